@@ -35,9 +35,10 @@ from fsm_agent.events import (
 )
 from fsm_agent.history import History
 from fsm_agent.segmenter import Segmenter
-from fsm_agent.table import STATES, State, machine_transitions
+from fsm_agent.table import STATES, State, machine_transitions, pairs
 
 log = logging.getLogger("fsm_agent.controller")
+_PAIRS = pairs()
 
 
 @dataclass(slots=True)
@@ -114,20 +115,28 @@ class Controller:
         self._out = []
         self._event = event
         if self._take_in(event):
-            self.trigger(event.trigger)
+            self._fire(event.trigger)
         if self.state == "Idle" and self._held:
             held, self._held = " ".join(self._held), []
             self._event = Utterance(held)
-            self.trigger("utterance")
+            self._fire("utterance")
         self._event = None
         return self._out
 
+    def _fire(self, trigger: str) -> None:
+        if (self.state, trigger) in _PAIRS:
+            self.trigger(trigger)
+        else:
+            log.debug("%s ignored in %s", trigger, self.state)
+
     def _take_in(self, event: Event) -> bool:
         """Apply the event's data before the table is consulted; False drops the event."""
-        if isinstance(event, Chunk | StreamEnd | StreamError):
-            if event.gen != self.gen or not self._stream_open:
-                log.debug("dropped %s of an old generation", type(event).__name__)
-                return False
+        stale = isinstance(event, Chunk | StreamEnd | StreamError) and (
+            event.gen != self.gen or not self._stream_open
+        )
+        if stale:
+            log.debug("dropped %s of an old generation", type(event).__name__)
+            return False
         match event:
             case Chunk(text=text):
                 self._reply += text
@@ -136,7 +145,7 @@ class Controller:
                     log.warning("reply reached %d characters; cut off", len(self._reply))
                     self._close_stream(cancel=True)
                     self._queue(self._segmenter.flush())
-                    self.trigger("stream_end")
+                    self._fire("stream_end")
                     return False
                 self._emit(Arm("stream", self.settings.stream_timeout))
             case StreamEnd(total_tokens=total):

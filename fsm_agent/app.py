@@ -1,0 +1,58 @@
+"""The AnyScript mode (``fsm-agent`` / ``fsm-agent run``): stdin/stdout, logging, runtime."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from fsm_agent.config import Settings
+from fsm_agent.controller import Controller
+from fsm_agent.lineio import LineWriter, start_reader
+from fsm_agent.llm import make_backend
+from fsm_agent.logs import setup_logging
+from fsm_agent.runtime import QUIT, Runtime
+
+log = logging.getLogger("fsm_agent")
+
+HELP = "run as an MMDAgent-EX AnyScript submodule on stdin/stdout (the default)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run mode takes only the shared settings."""
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the AnyScript loop with the settings from ``args``."""
+    from fsm_agent.cli import settings_from_args
+
+    return run_anyscript(settings_from_args(args))
+
+
+def run_anyscript(settings: Settings) -> int:
+    """Run as an MMDAgent-EX submodule until stdin ends or a quit signal arrives.
+
+    Input and output are raw UTF-8 bytes with LF endings whatever the platform's defaults, and
+    every output line is flushed at once.
+
+    Args:
+        settings: The configuration.
+
+    Returns:
+        The exit status: 0.
+
+    """
+    from fsm_agent.cli import install_quit_signals
+
+    setup_logging(settings.log_level, settings.log_file, [settings.api_key()])
+    writer = LineWriter(sys.stdout.buffer)
+    runtime = Runtime(Controller(settings), make_backend(settings), writer.write)
+    start_reader(sys.stdin.buffer, runtime.post)
+    install_quit_signals(lambda: runtime.post(QUIT))
+    log.info(
+        "fsm-agent ready: model %s, voice %s, alias %s",
+        settings.model,
+        settings.voice,
+        settings.alias,
+    )
+    return runtime.run()

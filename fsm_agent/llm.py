@@ -1,0 +1,169 @@
+"""Reply backends: where the reply text comes from, piece by piece.
+
+A backend opens a reply stream for the request's messages; the runtime iterates it on a worker
+thread and may close it from another thread to cancel (barge-in). The OpenAI-compatible backend
+lives in ``openai_backend.py`` so that ``import openai`` stays off the start-up path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import regex
+
+from fsm_agent.config import ConfigError, Settings
+
+Messages = Sequence[dict[str, str]]
+
+# Token-sized pieces: a word with its trailing space, or one or two CJK characters.
+_TOKENS = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]{1,2}|\S+\s*|\s+")
+
+
+class ReplyStream(Protocol):
+    """An open reply: iterate it for text pieces; ``close()`` may be called from any thread."""
+
+    total_tokens: int | None
+    """The server's usage report, known once iteration has finished (None if not given)."""
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def close(self) -> None:
+        """Stop the reply and release its connection at once."""
+
+
+class Backend(Protocol):
+    """Opens reply streams."""
+
+    def open(self, messages: Messages) -> ReplyStream:
+        """Send the request; return the stream of the reply's text pieces.
+
+        Raises:
+            Exception: Any failure; the runtime turns it into a ``StreamError``.
+
+        """
+        ...
+
+
+def token_pieces(text: str) -> list[str]:
+    """Cut text into pieces of about one LLM token each (for offline backends)."""
+    return _TOKENS.findall(text)
+
+
+class OfflineStream:
+    """A reply from memory, streamed in token-sized pieces with a delay between them."""
+
+    def __init__(self, text: str, delay: float) -> None:
+        self.total_tokens: int | None = None
+        self._pieces = token_pieces(text)
+        self._delay = delay
+        self._closed = threading.Event()
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in self._pieces:
+            if self._delay and self._closed.wait(self._delay):
+                return
+            if self._closed.is_set():
+                return
+            yield piece
+        self.total_tokens = len(self._pieces)
+
+    def close(self) -> None:
+        """Stop streaming."""
+        self._closed.set()
+
+
+class OfflineBackend:
+    """Replies computed locally: no network, no key.
+
+    Args:
+        reply: Makes the reply text from the request's messages.
+        token_delay: Seconds between pieces (0 streams at once).
+
+    """
+
+    def __init__(self, reply: Callable[[Messages], str], token_delay: float = 0.0) -> None:
+        self._reply = reply
+        self.token_delay = token_delay
+
+    def open(self, messages: Messages) -> ReplyStream:
+        """Stream the reply to ``messages``."""
+        return OfflineStream(self._reply(messages), self.token_delay)
+
+
+def echo_reply(messages: Messages) -> str:
+    """Answer by repeating the user's last message."""
+    last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    return f"You said: {last}"
+
+
+class ScriptedReplies:
+    """Replies read from a UTF-8 file, one after another, then from the start again.
+
+    Replies are separated by a line holding only ``---``.
+
+    Args:
+        path: The script file.
+
+    Raises:
+        ConfigError: If the file cannot be read or holds no reply.
+
+    """
+
+    def __init__(self, path: Path) -> None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the reply script {path}: {exc}") from exc
+        blocks = regex.split(r"(?m)^---[ \t]*\r?\n?", text)
+        self.replies = [block.strip() for block in blocks if block.strip()]
+        if not self.replies:
+            raise ConfigError(f"the reply script {path} holds no reply")
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, messages: Messages) -> str:
+        """Return the next reply of the script."""
+        with self._lock:
+            reply = self.replies[self._next % len(self.replies)]
+            self._next += 1
+        return reply
+
+
+def make_backend(settings: Settings, token_delay: float = 0.0) -> Backend:
+    """Build the backend that ``settings.backend`` names.
+
+    Args:
+        settings: The configuration.
+        token_delay: Delay between pieces for the offline backends.
+
+    Returns:
+        The backend. The OpenAI one imports ``openai`` on a background thread.
+
+    """
+    if settings.backend == "echo":
+        return OfflineBackend(echo_reply, token_delay)
+    if settings.backend.startswith("script:"):
+        return OfflineBackend(ScriptedReplies(Path(settings.backend[7:])), token_delay)
+    from fsm_agent.openai_backend import OpenAIBackend
+
+    return OpenAIBackend(settings)
+
+
+def describe_error(exc: BaseException) -> str:
+    """Describe an LLM failure in one line, without the request's headers.
+
+    Args:
+        exc: What the backend raised.
+
+    Returns:
+        E.g. ``"HTTP 429 RateLimitError: Rate limit reached"``.
+
+    """
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    message = getattr(exc, "message", None) or str(exc) or name
+    message = " ".join(str(message).split())[:300]
+    return f"HTTP {status} {name}: {message}" if status else f"{name}: {message}"
