@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from fsm_agent.history import History, estimate_tokens
+
+
+def test_messages_start_with_the_system_prompt_and_alternate() -> None:
+    h = History("be brief", max_turns=5, max_tokens=10_000)
+    h.commit("hi", "hello")
+    h.commit("how are you", "fine")
+    roles = [m["role"] for m in h.messages("next")]
+    assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert h.messages()[0] == {"role": "system", "content": "be brief"}
+
+
+def test_trimmed_by_turn_count_oldest_first() -> None:
+    h = History("sys", max_turns=2, max_tokens=10_000)
+    for i in range(5):
+        h.commit(f"u{i}", f"a{i}")
+    assert [t.user for t in h.turns] == ["u3", "u4"]
+
+
+def test_trimmed_by_tokens_but_system_prompt_stays() -> None:
+    h = History("S" * 400, max_turns=100, max_tokens=300)
+    for i in range(10):
+        h.commit("質問" * 10 + str(i), "答え" * 10)
+    assert h.tokens() <= 300
+    assert h.messages()[0]["content"] == "S" * 400
+    assert 0 < len(h.turns) < 10
+    assert h.turns[-1].user.endswith("9")
+
+
+def test_reported_usage_calibrates_the_estimate() -> None:
+    h = History("sys", max_turns=100, max_tokens=1000)
+    h.commit("hello", "world")
+    before = h.tokens()
+    h.calibrate(before * 3, h.messages(), "")
+    assert h.tokens() >= before * 2
+
+
+def test_cjk_costs_more_tokens_per_character_than_latin() -> None:
+    assert estimate_tokens("あ" * 100) > estimate_tokens("a" * 100)

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fsm_agent.protocol import (
+    MAX_LINE_BYTES,
+    Message,
+    parse_line,
+    sanitize_field,
+    speakable_pieces,
+    synth_start,
+    synth_stop,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"RECOG_EVENT_STOP|hello\n", Message("RECOG_EVENT_STOP", ("hello",))),
+        (b"RECOG_EVENT_STOP|\xe3\x81\x93\xe3\x82\x93\r\n", Message("RECOG_EVENT_STOP", ("こん",))),
+        (b"SYNTH_EVENT_STOP|0", Message("SYNTH_EVENT_STOP", ("0",))),
+        (b"RECOG_EVENT_START\n", Message("RECOG_EVENT_START", ())),
+        (
+            b"[2024-01-01 10:00:00] [123] Plugin_Julius: Sent: RECOG_EVENT_STOP|hi\n",
+            Message("RECOG_EVENT_STOP", ("hi",)),
+        ),
+    ],
+)
+def test_parse_line_reads_host_messages(raw: bytes, expected: Message) -> None:
+    assert parse_line(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\n",
+        b"\xff\xfeRECOG\n",
+        b"RECOG_EVENT_STOP|a\x00b\n",
+        b" SYNTH_START|0|v|x",
+        b"|x",
+        b"A" * 5000,
+        b"[log line without marker]",
+    ],
+)
+def test_parse_line_ignores_junk(raw: bytes) -> None:
+    assert parse_line(raw) is None
+
+
+def test_sanitize_removes_everything_that_could_make_a_second_message() -> None:
+    text = "Hi|there\nSYNTH_START|0|v|x\r\x00\x1b[31m\u2028end\u202e\tok"
+    clean = sanitize_field(text)
+    assert clean == "Hithere SYNTH_START0vx [31m end ok"
+    assert not any(c in clean for c in "|\n\r\x00\x1b\u2028\u202e\t")
+
+
+@given(st.text())
+def test_sanitized_text_never_has_separators_or_controls(text: str) -> None:
+    clean = sanitize_field(text)
+    assert "|" not in clean
+    assert all(ord(c) >= 0x20 and c not in "\x7f\u2028\u2029\x85" for c in clean)
+    assert clean == clean.strip()
+
+
+@given(st.text(min_size=1, max_size=3000))
+def test_every_piece_fits_one_line_and_nothing_visible_is_lost(text: str) -> None:
+    pieces = speakable_pieces("0", "mei_voice_normal", text)
+    for piece in pieces:
+        line = synth_start("0", "mei_voice_normal", piece)
+        assert len(line.encode("utf-8")) <= MAX_LINE_BYTES
+        assert line.count("|") == 3
+        assert piece
+    assert "".join(pieces).replace(" ", "") == sanitize_field(text).replace(" ", "")
+
+
+def test_long_sentence_is_split_at_soft_breaks() -> None:
+    text = "、".join(["これは長い文の一部です"] * 120) + "。"
+    pieces = speakable_pieces("0", "mei_voice_normal", text)
+    assert len(pieces) > 1
+    assert all(p.endswith("、") for p in pieces[:-1])
+    assert "".join(pieces) == text
+
+
+def test_empty_or_unspeakable_text_gives_no_line() -> None:
+    assert speakable_pieces("0", "v", " \n\t|\x00 ") == []
+    with pytest.raises(ValueError):
+        synth_start("0", "v", "\n")
+
+
+def test_alias_and_voice_are_sanitized_too() -> None:
+    assert synth_start("0|x", "mei\nvoice", "hi") == "SYNTH_START|0x|mei voice|hi"
+    assert synth_stop("0\nKEY|x") == "SYNTH_STOP|0 KEYx"
