@@ -159,6 +159,13 @@ def _settings_parser() -> argparse.ArgumentParser:
         "--log-file", type=Path, default=S, metavar="FILE", help="also log to FILE (UTF-8)"
     )
     g.add_argument("--log-level", choices=LOG_LEVELS, default=S, help="(default: info)")
+    g.add_argument(
+        "--record",
+        type=Path,
+        default=S,
+        metavar="FILE",
+        help="write every exchanged line with a timestamp to FILE (JSON lines), for replay",
+    )
     return p
 
 
