@@ -1,0 +1,444 @@
+"""Streaming sentence segmentation driven by per-language rule files.
+
+The language knowledge lives in ``fsm_agent/rules/<lang>.toml``; this module only knows the
+mechanics. Text arrives in chunks of any size. The scanner keeps a position and looks at each
+candidate once: a terminator (。 . ! ?), a bracket or quote mark, a newline, a list marker. For a
+terminator the rules give one of three answers: split, reject, or hold (the text to the right
+could still change the answer), and a hold never looks further than ``max_hold`` characters
+past the terminator. Every answer depends on the text alone, never on how it was chunked, so
+streaming gives exactly what :func:`split_sentences` gives for the whole text.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import regex
+
+__all__ = ["Segmenter", "available_languages", "split_sentences"]
+
+_HOLD, _SPLIT, _REJECT = 0, 1, 2
+_NONSPACE = regex.compile(r"\S")
+_NEWLINE_NEXT = regex.compile(r"[^\S\n]*\n")
+_PLACEHOLDER = regex.compile(r"\{\{(\w+)\}\}")
+_STRING_KEYS = ("terminators", "spaced_terminators", "closers", "bullets")
+_SCALAR_KEYS = ("name", "list_marker", "soft_break", "max_hold")
+# Keep this much already-spoken text before the sentence start so look-behinds see the same
+# characters whether the text came whole or in chunks.
+_KEEP_BEHIND = 64
+_MARKER_WINDOW = 8
+_MAY_START_MARKER = regex.compile(r"[\p{Nd}\p{Ll}\p{P}\p{S}]")
+_COMPACT_AT = 2048
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    after: frozenset[str] | None
+    pattern: regex.Pattern[str]
+    split: bool
+
+
+@dataclass(frozen=True)
+class _Rules:
+    lang: str
+    terminators: str
+    closers: str
+    pairs: dict[str, str]
+    closing: frozenset[str]
+    bullets: frozenset[str]
+    max_hold: int
+    scan: regex.Pattern[str]
+    cluster: regex.Pattern[str]
+    list_marker: regex.Pattern[str]
+    soft_break: regex.Pattern[str]
+    terminator_rules: tuple[_Rule, ...]
+    end_rules: tuple[_Rule, ...]
+
+
+def _rules_dir() -> Any:
+    return resources.files("fsm_agent") / "rules"
+
+
+def available_languages() -> list[str]:
+    """Return the language codes that have a rule file, sorted.
+
+    Returns:
+        Codes such as ``"auto"``, ``"en"``, ``"ja"``; files starting with ``_`` are bases for
+        other files and are not listed.
+
+    """
+    names = (p.name for p in _rules_dir().iterdir() if p.name.endswith(".toml"))
+    return sorted(n.removesuffix(".toml") for n in names if not n.startswith("_"))
+
+
+def _read(name: str) -> dict[str, Any]:
+    text = (_rules_dir() / f"{name}.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _merge(into: dict[str, Any], data: dict[str, Any]) -> None:
+    """Merge ``data`` (a child) over ``into`` (its parents so far)."""
+    for key in _STRING_KEYS:
+        into[key] = into.get(key, "") + "".join(
+            ch for ch in data.get(key, "") if ch not in into.get(key, "")
+        )
+    into["brackets"] = into.get("brackets", []) + [
+        b for b in data.get("brackets", []) if b not in into.get("brackets", [])
+    ]
+    words = into.setdefault("words", {})
+    for key, values in data.get("words", {}).items():
+        have = words.setdefault(key, [])
+        have.extend(v for v in values if v not in have)
+    for key in _SCALAR_KEYS:
+        if key in data:
+            into[key] = data[key]
+    # The child's own rules are more specific, so they are tried first.
+    seen = {_rule_key(r) for r in data.get("rules", [])}
+    inherited = [r for r in into.get("rules", []) if _rule_key(r) not in seen]
+    into["rules"] = list(data.get("rules", [])) + inherited
+
+
+def _rule_key(rule: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(rule.get(k, "")) for k in ("after", "at", "before", "next", "action"))
+
+
+def _resolve(name: str, chain: tuple[str, ...] = ()) -> dict[str, Any]:
+    if name in chain:
+        raise ValueError(f"rule files extend each other in a loop: {' -> '.join(chain)}")
+    data = _read(name)
+    merged: dict[str, Any] = {}
+    for parent in data.get("extends", []):
+        _merge(merged, _resolve(parent, (*chain, name)))
+    _merge(merged, data)
+    return merged
+
+
+def _expand(pattern: str, words: dict[str, list[str]]) -> str:
+    def alternation(m: regex.Match[str]) -> str:
+        items = sorted(words.get(m.group(1), []), key=len, reverse=True)
+        # An empty list must match nothing, not the empty string.
+        return "|".join(regex.escape(w) for w in items) if items else "(?!)"
+
+    return _PLACEHOLDER.sub(alternation, pattern)
+
+
+def _char_class(chars: str) -> str:
+    return "[" + "".join(regex.escape(c) for c in chars) + "]" if chars else "(?!)"
+
+
+@cache
+def _load(lang: str) -> _Rules:
+    if lang not in available_languages():
+        raise ValueError(
+            f"unknown language {lang!r}; available: {', '.join(available_languages())}"
+        )
+    data = _resolve(lang)
+    words: dict[str, list[str]] = data.get("words", {})
+    terminators = data["terminators"] + data["spaced_terminators"]
+    pairs = {b[0]: b[1] for b in data["brackets"]}
+    bracket_chars = "".join(dict.fromkeys("".join(data["brackets"])))
+    list_marker = data["list_marker"]
+    scan = (
+        f"(?P<t>{_char_class(terminators)})|(?P<b>{_char_class(bracket_chars)})|(?P<nl>\\n)"
+        f"|(?P<li>(?<=\\s)(?:{list_marker}))"
+    )
+    t_class, c_class = _char_class(terminators), _char_class(data["closers"])
+    by_position: dict[bool, list[_Rule]] = {True: [], False: []}
+    for raw in data["rules"]:
+        before = _expand(raw.get("before", ""), words)
+        after = raw.get("after")
+        source = (f"(?<={before})" if before else "") + _expand(raw.get("next", ""), words)
+        rule = _Rule(
+            name=raw.get("name", ""),
+            after=frozenset(after) if after else None,
+            pattern=regex.compile(source),
+            split=raw["action"] == "split",
+        )
+        by_position[raw.get("at", "end") == "terminator"].append(rule)
+    return _Rules(
+        lang=lang,
+        terminators=terminators,
+        closers=data["closers"],
+        pairs=pairs,
+        closing=frozenset(pairs.values()),
+        bullets=frozenset(data["bullets"]),
+        max_hold=int(data["max_hold"]),
+        scan=regex.compile(scan),
+        cluster=regex.compile(f"{t_class}(?:{t_class}|{c_class}| (?=\\.))*"),
+        list_marker=regex.compile(list_marker),
+        soft_break=regex.compile(data["soft_break"]),
+        terminator_rules=tuple(by_position[True]),
+        end_rules=tuple(by_position[False]),
+    )
+
+
+def _ordinal(m: regex.Match[str]) -> tuple[str, int] | None:
+    n = m.group("n")
+    if n is None:
+        return None
+    if n.isdigit():
+        return ("num", int(n))
+    return ("alpha", ord(n.lower()) - ord("a") + 1)
+
+
+class Segmenter:
+    """Cut a stream of text into sentences as soon as each one is complete.
+
+    Each sentence is an exact substring of the input with the white space around it removed:
+    no character is dropped, duplicated or rewritten (white space between sentences is the only
+    thing not returned). The result does not depend on how the text is cut into chunks.
+
+    Args:
+        lang: Rule file to use: a code from :func:`available_languages`; ``"auto"`` handles
+            mixed Japanese, Chinese, Korean and Latin-script text.
+        max_length: A sentence that grows past this many characters without an end is cut at
+            its last soft break (、，,;:), else its last space, else at this length.
+
+    Raises:
+        ValueError: If ``lang`` has no rule file or ``max_length`` is not positive.
+
+    """
+
+    def __init__(self, lang: str = "auto", max_length: int = 300) -> None:
+        if max_length < 1:
+            raise ValueError(f"max_length must be positive, got {max_length}")
+        self.lang = lang
+        self.max_length = max_length
+        self._rules = _load(lang)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._buf = ""
+        self._start = 0  # where the current sentence starts in _buf
+        self._pos = 0  # every candidate before this has been decided
+        self._stack: list[str] = []  # open brackets and quotes of the current sentence
+        self._list: tuple[str, int] | None = None  # ordinal of the last list item marker
+        self._at_start = True  # the current sentence's opening has not been looked at yet
+
+    def feed(self, text: str) -> list[str]:
+        """Add a chunk of the stream.
+
+        Args:
+            text: The next piece of text, of any length (may be empty).
+
+        Returns:
+            The sentences this chunk completed, in order.
+
+        """
+        if text:
+            self._buf += text
+        return self._run(final=False)
+
+    def flush(self) -> list[str]:
+        """End the stream and return what is left, then start afresh.
+
+        Returns:
+            The remaining sentences, in order (empty if nothing but white space is left).
+
+        """
+        out = self._run(final=True)
+        self._emit(out, self._start, len(self._buf))
+        self._reset()
+        return out
+
+    def _emit(self, out: list[str], a: int, b: int) -> None:
+        sentence = self._buf[a:b].strip()
+        if sentence:
+            out.append(sentence)
+
+    def _break(self, out: list[str], end: int, resume: int) -> None:
+        """Close the current sentence at ``end``; the next starts at ``resume``."""
+        self._emit(out, self._start, end)
+        self._start = resume
+        self._pos = max(self._pos, resume)
+        self._stack.clear()
+        self._at_start = True
+
+    def _run(self, final: bool) -> list[str]:
+        out: list[str] = []
+        rules = self._rules
+        limit = self.max_length
+        while True:
+            buf = self._buf
+            if self._at_start:
+                m = _NONSPACE.search(buf, self._start)
+                if m is None:
+                    self._pos = max(self._pos, len(buf))
+                    break
+                first = m.start()
+                # A marker ("2.)", "• 10.") is short: judge it on a fixed window, once full.
+                window = first + _MARKER_WINDOW
+                if (
+                    not final
+                    and len(buf) < window
+                    and _MAY_START_MARKER.match(buf, first)
+                    and "\n" not in buf[first:]
+                ):
+                    self._pos = max(self._pos, first)
+                    break
+                lm = rules.list_marker.match(buf, first, window)
+                if lm is not None:
+                    self._list = _ordinal(lm) or self._list
+                    self._pos = max(self._pos, lm.end())
+                else:
+                    self._pos = max(self._pos, first)
+                self._at_start = False
+            if self._pos - self._start >= limit:
+                self._force_cut(out)
+                continue
+            m = rules.scan.search(buf, self._pos)
+            c = len(buf) if m is None else m.start()
+            held = None if final else self._partial_marker(c)
+            if m is None or held is not None:
+                self._pos = c if held is None else held
+                if self._pos - self._start >= limit:
+                    continue
+                break
+            if c - self._start >= limit:
+                self._pos = c
+                continue
+            kind = m.lastgroup
+            if kind == "nl":
+                self._break(out, c, c + 1)
+            elif kind == "b":
+                self._bracket(buf[c])
+                self._pos = c + 1
+            elif kind == "li":
+                self._list_item(out, m)
+            else:
+                verdict, end = self._decide(c, final)
+                if verdict == _HOLD:
+                    self._pos = c
+                    break
+                if verdict == _SPLIT:
+                    self._break(out, end, end)
+                else:
+                    self._pos = end
+        if self._start > _COMPACT_AT:
+            cut = self._start - _KEEP_BEHIND
+            self._buf = self._buf[cut:]
+            self._start -= cut
+            self._pos -= cut
+        return out
+
+    def _partial_marker(self, c: int) -> int | None:
+        """Find a list marker that the text before ``c`` begins but has not finished."""
+        buf = self._buf
+        # Only the last few characters can hold an unfinished marker ("2.", "• 1").
+        for p in range(max(self._pos, len(buf) - 8, 1), c):
+            if buf[p - 1].isspace():
+                lm = self._rules.list_marker.match(buf, p, partial=True)
+                if lm is not None and lm.partial:
+                    return p
+        return None
+
+    def _bracket(self, ch: str) -> None:
+        stack = self._stack
+        # A closing mark closes the nearest bracket it belongs to, skipping strays inside.
+        for i in range(len(stack) - 1, max(-1, len(stack) - 5), -1):
+            if self._rules.pairs[stack[i]] == ch:
+                del stack[i:]
+                return
+        if ch in self._rules.pairs and len(stack) < 16:
+            stack.append(ch)
+
+    def _list_item(self, out: list[str], m: regex.Match[str]) -> None:
+        c = m.start()
+        ordinal = _ordinal(m)
+        is_next = (
+            ordinal is not None
+            and self._list is not None
+            and ordinal[0] == self._list[0]
+            and ordinal[1] == self._list[1] + 1
+        )
+        if (self._buf[c] in self._rules.bullets or is_next) and self._buf[self._start : c].strip():
+            self._break(out, c, c)
+        else:
+            # Not a new item: look at its characters again as ordinary text ("p. 55").
+            self._pos = c + 1
+
+    def _decide(self, c: int, final: bool) -> tuple[int, int]:
+        """Judge the terminator at ``c``: (verdict, end of the sentence if it splits)."""
+        buf, rules = self._buf, self._rules
+        bound = c + rules.max_hold
+        done = final or len(buf) >= bound
+        view = min(len(buf), bound)
+        ch = buf[c]
+        for rule in rules.terminator_rules:
+            if rule.after is None or ch in rule.after:
+                m = rule.pattern.match(buf, c + 1, view, partial=not done)
+                if m is not None:
+                    if m.partial:
+                        return _HOLD, c
+                    return (_SPLIT if rule.split else _REJECT), c + 1
+        m = rules.cluster.match(buf, c, view, partial=not done)
+        assert m is not None  # the scan found a terminator here
+        end = m.end()
+        # A space at the very end may still be part of a spaced ellipsis (". . .").
+        if not done and (m.partial or end >= view or (end + 1 == view and buf[end] == " ")):
+            return _HOLD, c
+        stack = self._stack
+        if stack:
+            stack = list(stack)
+            for mark in buf[c + 1 : end]:
+                for i in range(len(stack) - 1, -1, -1):
+                    if rules.pairs[stack[i]] == mark:
+                        del stack[i:]
+                        break
+        if stack:
+            if buf.find(rules.pairs[stack[-1]], end, bound) >= 0:
+                self._stack = stack
+                return _REJECT, end
+            if not done:
+                return _HOLD, c
+            stack = []  # never closed within the bound: judge it as if outside
+        self._stack = stack
+        if _NEWLINE_NEXT.match(buf, end, view):
+            return _SPLIT, end
+        for rule in rules.end_rules:
+            if rule.after is None or ch in rule.after:
+                m = rule.pattern.match(buf, end, view, partial=not done)
+                if m is not None:
+                    if m.partial:
+                        return _HOLD, c
+                    return (_SPLIT if rule.split else _REJECT), end
+        return _SPLIT, end
+
+    def _force_cut(self, out: list[str]) -> None:
+        """Cut a sentence that reached max_length without an end, at a place the text decides."""
+        buf, s = self._buf, self._start
+        window_end = s + self.max_length
+        cut = 0
+        for m in self._rules.soft_break.finditer(buf, s, window_end):
+            cut = m.end()
+        if cut <= s:
+            cut = max(buf.rfind(" ", s + 1, window_end), buf.rfind("\t", s + 1, window_end))
+        if cut <= s:
+            cut = window_end
+        self._emit(out, s, cut)
+        self._start = cut
+        self._pos = max(self._pos, cut)
+        self._stack.clear()
+
+
+def split_sentences(text: str, lang: str = "auto") -> list[str]:
+    """Split a whole text into sentences.
+
+    Args:
+        text: The text.
+        lang: Rule file to use, as for :class:`Segmenter`.
+
+    Returns:
+        The sentences, each an exact substring of ``text`` with surrounding white space removed.
+
+    Raises:
+        ValueError: If ``lang`` has no rule file.
+
+    """
+    seg = Segmenter(lang)
+    return seg.feed(text) + seg.flush()

@@ -1,0 +1,71 @@
+"""Streaming equals splitting the whole text, for any text and any chunking."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsm_agent.segmenter import Segmenter, available_languages, split_sentences
+
+# Pieces that exercise the rules: terminators, closers, quotes, abbreviations, lists, numbers.
+PIECES = [
+    *"aAz Z.!?。！？、，」「『』“”\"'()《》\n\t1290,:;…•-*#`",
+    *["Mr.", "U.S.", "co.", "2.)", "3.14", "１．５", "Juni", "The", "How", "10:30"],
+    *["http://a.b/c.d", "x@y.z", "file.py", "v1.2.3"],
+    *["と", "라고", "然后"],
+    " . . .",
+    "b. ",
+    "\n- ",
+    "\n# ",
+]
+texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=3)), max_size=40).map("".join)
+
+
+def _chunks(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({c % (len(text) + 1) for c in cuts})
+    bounds = [0, *points, len(text)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=texts,
+    cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=40),
+    lang=st.sampled_from(available_languages()),
+    max_length=st.sampled_from([8, 40, 300]),
+)
+def test_streaming_equals_whole(text: str, cuts: list[int], lang: str, max_length: int) -> None:
+    whole_seg = Segmenter(lang, max_length=max_length)
+    whole = whole_seg.feed(text) + whole_seg.flush()
+    seg = Segmenter(lang, max_length=max_length)
+    streamed: list[str] = []
+    for chunk in _chunks(text, cuts):
+        streamed += seg.feed(chunk)
+    streamed += seg.flush()
+    assert streamed == whole
+    # Every non-space character exactly once, in order; each sentence is an exact substring.
+    assert "".join("".join(s.split()) for s in whole) == "".join(text.split())
+    at = 0
+    for sentence in whole:
+        assert sentence and sentence == sentence.strip()
+        found = text.find(sentence, at)
+        assert found >= 0
+        assert not text[at:found].strip()
+        at = found + len(sentence)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=texts)
+def test_split_sentences_matches_default_segmenter(text: str) -> None:
+    seg = Segmenter()
+    assert split_sentences(text) == seg.feed(text) + seg.flush()
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=texts)
+def test_segmenter_is_reusable_after_flush(text: str) -> None:
+    seg = Segmenter("en")
+    first = seg.feed(text) + seg.flush()
+    assert seg.feed(text) + seg.flush() == first
