@@ -1,0 +1,185 @@
+"""Per-language tables of hard cases, plus streaming behaviour (hold, release, bounds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fsm_agent.segmenter import Segmenter, available_languages, split_sentences
+
+TABLE: list[tuple[str, str, list[str]]] = [
+    # Japanese
+    ("ja", "「はい。」と彼は言った。次です。", ["「はい。」と彼は言った。", "次です。"]),
+    ("ja", "「はい。」って言ったよね？うん。", ["「はい。」って言ったよね？", "うん。"]),
+    ("ja", "円周率は３．１４です。次。", ["円周率は３．１４です。", "次。"]),
+    ("ja", "Python 3.14が出た！すごい。", ["Python 3.14が出た！", "すごい。"]),
+    ("ja", "『本。』という題です。", ["『本。』という題です。"]),
+    # Chinese
+    ("zh", "“你好。”然后走了。好！", ["“你好。”然后走了。", "好！"]),
+    ("zh", "我们去看《摔跤吧！爸爸》好吗？好！", ["我们去看《摔跤吧！爸爸》好吗？", "好！"]),
+    ("zh", "“你好。”“再见。”", ["“你好。”", "“再见。”"]),
+    # Korean
+    ("ko", '그는 "네."라고 말했다. 안녕하세요!', ['그는 "네."라고 말했다.', "안녕하세요!"]),
+    (
+        "ko",
+        "안녕하세요. 저는 학생입니다.그리고 또",
+        ["안녕하세요.", "저는 학생입니다.", "그리고 또"],
+    ),
+    ("ko", "값은 3.14입니다. 맞아요?", ["값은 3.14입니다.", "맞아요?"]),
+    # German
+    ("de", "Was geschah am 12. Juni? Nichts.", ["Was geschah am 12. Juni?", "Nichts."]),
+    ("de", "Siehe Seite 12. Dort steht es.", ["Siehe Seite 12.", "Dort steht es."]),
+    (
+        "de",
+        "Es kostet 1.000.000 Euro. Oder 3,50 Euro.",
+        ["Es kostet 1.000.000 Euro.", "Oder 3,50 Euro."],
+    ),
+    ("de", "„Komm.“ Er ging. z. B. hier.", ["„Komm.“", "Er ging. z. B. hier."]),
+    # French, Spanish, Italian, Russian
+    ("fr", "M. Dupont est là. Il attend.", ["M. Dupont est là.", "Il attend."]),
+    ("fr", "Il dit « Oui. » et part.", ["Il dit « Oui. » et part."]),
+    ("es", "¿Qué hora es? Son las 10:30.", ["¿Qué hora es?", "Son las 10:30."]),
+    ("es", "El Dr. García llegó. ¡Hola!", ["El Dr. García llegó.", "¡Hola!"]),
+    ("it", "Il Sig. Rossi è qui. Bene.", ["Il Sig. Rossi è qui.", "Bene."]),
+    ("ru", "Это 5 куб.м. воды. Да.", ["Это 5 куб.м. воды.", "Да."]),
+    # English: numbers, addresses, names, abbreviations
+    ("en", "Pi is 3.14 today. Really.", ["Pi is 3.14 today.", "Really."]),
+    ("en", "Meet at 10:30. Then go.", ["Meet at 10:30.", "Then go."]),
+    (
+        "en",
+        "See https://example.com/a.b. Then stop.",
+        ["See https://example.com/a.b.", "Then stop."],
+    ),
+    ("en", "Mail a.b@c.de today. Ok.", ["Mail a.b@c.de today.", "Ok."]),
+    ("en", "Open setup.py now. Use v1.2.3. Done.", ["Open setup.py now.", "Use v1.2.3.", "Done."]),
+    ("en", "Mr. Smith met Dr. Who. Fine.", ["Mr. Smith met Dr. Who.", "Fine."]),
+    ("en", "I live in the U.S. How about you?", ["I live in the U.S.", "How about you?"]),
+    ("en", "The U.S. Army came. Ok.", ["The U.S. Army came.", "Ok."]),
+    ("en", "Born in 1990. 2000 was better.", ["Born in 1990.", "2000 was better."]),
+    ("en", "**Note.** This matters.", ["**Note.**", "This matters."]),
+    # Markdown and newlines: hard breaks
+    ("en", "# Title\nSome text. More", ["# Title", "Some text.", "More"]),
+    ("en", "Steps:\n1. First step\n2. Second step", ["Steps:", "1. First step", "2. Second step"]),
+    ("en", "- one\n- two\n* three", ["- one", "- two", "* three"]),
+    ("en", "line one\nline two", ["line one", "line two"]),
+    # Mixed text through auto
+    (
+        "auto",
+        "これはペンです。This is a pen. 这是笔。안녕하세요.",
+        ["これはペンです。", "This is a pen.", "这是笔。", "안녕하세요."],
+    ),
+    (
+        "auto",
+        "「はい。」と言った。“你好。”然后走了。",
+        ["「はい。」と言った。", "“你好。”然后走了。"],
+    ),
+    ("auto", "３．１４と3.14は同じ。Yes.", ["３．１４と3.14は同じ。", "Yes."]),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "want"), TABLE, ids=[t[1][:30] for t in TABLE])
+def test_table(lang: str, text: str, want: list[str]) -> None:
+    assert split_sentences(text, lang) == want
+    seg = Segmenter(lang)
+    streamed = [s for ch in text for s in seg.feed(ch)] + seg.flush()
+    assert streamed == want
+
+
+def _release_point(lang: str, text: str, sentence: str) -> int:
+    """Feed one character at a time; return how many were fed when ``sentence`` came out."""
+    seg = Segmenter(lang)
+    for i, ch in enumerate(text, 1):
+        if sentence in seg.feed(ch):
+            return i
+    raise AssertionError(f"{sentence!r} was not released before the end")
+
+
+def test_cjk_terminator_released_on_next_visible_character() -> None:
+    text = "これはペンです。それは"
+    assert _release_point("ja", text, "これはペンです。") == len("これはペンです。") + 1
+
+
+def test_cjk_terminator_held_while_a_closing_mark_may_follow() -> None:
+    seg = Segmenter("ja")
+    assert seg.feed("「はい。") == []
+    assert seg.feed("」") == []
+    assert seg.feed("と") == []  # a continuation: not a sentence end
+    assert seg.feed("言った。次") == ["「はい。」と言った。"]
+
+
+def test_latin_period_released_on_first_letter_of_next_word() -> None:
+    text = "Hello World. My name"
+    assert _release_point("en", text, "Hello World.") == len("Hello World. M")
+
+
+def test_first_sentence_not_held_back_for_the_next_token() -> None:
+    seg = Segmenter("en")
+    assert seg.feed("Hi there! ") == []
+    assert seg.feed("I") == ["Hi there!"]
+
+
+def test_abbreviation_waits_for_the_next_word() -> None:
+    seg = Segmenter("en")
+    assert seg.feed("In the U.S. H") == []
+    assert seg.feed("ow ") == ["In the U.S."]
+
+
+def test_unclosed_quote_does_not_stall_speech() -> None:
+    text = "「はい。" + "あ" * 200
+    seg = Segmenter("ja")
+    released: list[str] = []
+    fed = 0
+    for ch in text:
+        fed += 1
+        released += seg.feed(ch)
+        if released:
+            break
+    assert released == ["「はい。"]
+    assert fed <= len("「はい。") + 80
+
+
+def test_quote_closed_within_the_bound_keeps_one_sentence() -> None:
+    assert split_sentences("彼は「はい。そうです。」と言った。", "ja") == [
+        "彼は「はい。そうです。」と言った。"
+    ]
+
+
+def test_soft_breaks_only_past_max_length() -> None:
+    text = "one, two, three, four, five, six, seven, eight"
+    assert Segmenter("en", max_length=300).feed(text) == []
+    seg = Segmenter("en", max_length=20)
+    got = seg.feed(text) + seg.flush()
+    assert got[0] == "one, two, three,"
+    assert all(len(s) <= 20 for s in got)
+    assert " ".join(got) == text
+
+
+def test_long_text_without_breaks_is_cut_at_max_length() -> None:
+    seg = Segmenter("ja", max_length=50)
+    got = seg.feed("あ" * 120) + seg.flush()
+    assert got == ["あ" * 50, "あ" * 50, "あ" * 20]
+
+
+def test_flush_returns_rest_and_resets() -> None:
+    seg = Segmenter("en")
+    assert seg.feed("One. Two") == ["One."]
+    assert seg.flush() == ["Two"]
+    assert seg.flush() == []
+    assert seg.feed("Three. F") == ["Three."]
+
+
+def test_whitespace_only_yields_nothing() -> None:
+    assert split_sentences(" \n\t \n", "en") == []
+
+
+def test_unknown_language_lists_the_available_ones() -> None:
+    with pytest.raises(ValueError, match="available: auto, de, en"):
+        Segmenter("xx")
+    with pytest.raises(ValueError):
+        split_sentences("x", "_base")
+
+
+def test_available_languages() -> None:
+    langs = available_languages()
+    assert langs == sorted(langs)
+    for code in ("auto", "de", "en", "es", "fr", "it", "ja", "ko", "ru", "zh"):
+        assert code in langs
