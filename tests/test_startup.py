@@ -1,0 +1,44 @@
+"""The path that reads the host's first lines must not wait for ``import openai``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_anyscript_path_does_not_import_openai() -> None:
+    code = (
+        "import sys\n"
+        "import fsm_agent.cli, fsm_agent.app, fsm_agent.runtime\n"
+        "import fsm_agent.controller, fsm_agent.llm\n"
+        "from fsm_agent.config import load_settings\n"
+        "from fsm_agent.controller import Controller\n"
+        "Controller(load_settings(environ={}))\n"
+        "print('openai' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_help_explains_every_setting() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "fsm_agent", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for flag in (
+        "--model", "--base-url", "--voice", "--alias", "--lang", "--system-prompt", "--prompt-file",
+        "--history-turns", "--synth-timeout", "--log-file", "--log-level", "--barge-in",
+        "--error-reply", "--config", "--record", "--no-stream", "--backend",
+    ):  # fmt: skip
+        assert flag in out
+    assert "Plugin_AnyScript_Command=fsm-agent" in out
+
+
+def test_bad_setting_is_one_line_not_a_traceback() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "fsm_agent", "--barge-in", "never", "--synth-timeout", "-1"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip() == "fsm-agent: error: synth_timeout must be more than 0 seconds"
