@@ -55,9 +55,12 @@ class _Rules:
     scan: regex.Pattern[str]
     cluster: regex.Pattern[str]
     list_marker: regex.Pattern[str]
+    list_item: regex.Pattern[str]
+    marker_chars: frozenset[str]
     soft_break: regex.Pattern[str]
-    terminator_rules: tuple[_Rule, ...]
-    end_rules: tuple[_Rule, ...]
+    terminator_rules: dict[str, tuple[_Rule, ...]]
+    end_rules: dict[str, tuple[_Rule, ...]]
+    any_end_rule: dict[str, regex.Pattern[str]]
 
 
 def _rules_dir() -> Any:
@@ -171,10 +174,20 @@ def _load(lang: str) -> _Rules:
         scan=regex.compile(scan),
         cluster=regex.compile(f"{t_class}(?:{t_class}|{c_class}| (?=\\.))*"),
         list_marker=regex.compile(list_marker),
+        list_item=regex.compile(f"(?<=\\s)(?:{list_marker})"),
+        marker_chars=frozenset(list_marker),
         soft_break=regex.compile(data["soft_break"]),
-        terminator_rules=tuple(by_position[True]),
-        end_rules=tuple(by_position[False]),
+        terminator_rules=_by_terminator(by_position[True], terminators),
+        end_rules=(end_rules := _by_terminator(by_position[False], terminators)),
+        any_end_rule={
+            t: regex.compile("|".join(f"(?:{r.pattern.pattern})" for r in rs) or "(?!)")
+            for t, rs in end_rules.items()
+        },
     )
+
+
+def _by_terminator(rules: list[_Rule], terminators: str) -> dict[str, tuple[_Rule, ...]]:
+    return {t: tuple(r for r in rules if r.after is None or t in r.after) for t in terminators}
 
 
 def _ordinal(m: regex.Match[str]) -> tuple[str, int] | None:
@@ -292,13 +305,22 @@ class Segmenter:
                 self._force_cut(out)
                 continue
             m = rules.scan.search(buf, self._pos)
-            c = len(buf) if m is None else m.start()
-            held = None if final else self._partial_marker(c)
-            if m is None or held is not None:
-                self._pos = c if held is None else held
+            if m is None:
+                # The last few characters may begin a list marker: look at them again later.
+                n = len(buf)
+                self._pos = n if final else max(self._pos, n - _MARKER_WINDOW)
                 if self._pos - self._start >= limit:
                     continue
                 break
+            c = m.start()
+            # Only a candidate that could sit inside a marker ("2.)") can be part of one.
+            if not final and c > len(buf) - _MARKER_WINDOW and buf[c] in rules.marker_chars:
+                held = self._partial_marker(c)
+                if held is not None:
+                    self._pos = held
+                    if self._pos - self._start >= limit:
+                        continue
+                    break
             if c - self._start >= limit:
                 self._pos = c
                 continue
@@ -330,7 +352,10 @@ class Segmenter:
         """Find a list marker that the text before ``c`` begins but has not finished."""
         buf = self._buf
         # Only the last few characters can hold an unfinished marker ("2.", "• 1").
-        for p in range(max(self._pos, len(buf) - 8, 1), c):
+        lo = max(self._pos, len(buf) - _MARKER_WINDOW, 1)
+        if lo >= c or self._rules.list_item.search(buf, lo, partial=True) is None:
+            return None
+        for p in range(lo, c):
             if buf[p - 1].isspace():
                 lm = self._rules.list_marker.match(buf, p, partial=True)
                 if lm is not None and lm.partial:
@@ -369,13 +394,12 @@ class Segmenter:
         done = final or len(buf) >= bound
         view = min(len(buf), bound)
         ch = buf[c]
-        for rule in rules.terminator_rules:
-            if rule.after is None or ch in rule.after:
-                m = rule.pattern.match(buf, c + 1, view, partial=not done)
-                if m is not None:
-                    if m.partial:
-                        return _HOLD, c
-                    return (_SPLIT if rule.split else _REJECT), c + 1
+        for rule in rules.terminator_rules[ch]:
+            m = rule.pattern.match(buf, c + 1, view, partial=not done)
+            if m is not None:
+                if m.partial:
+                    return _HOLD, c
+                return (_SPLIT if rule.split else _REJECT), c + 1
         m = rules.cluster.match(buf, c, view, partial=not done)
         assert m is not None  # the scan found a terminator here
         end = m.end()
@@ -400,13 +424,15 @@ class Segmenter:
         self._stack = stack
         if _NEWLINE_NEXT.match(buf, end, view):
             return _SPLIT, end
-        for rule in rules.end_rules:
-            if rule.after is None or ch in rule.after:
-                m = rule.pattern.match(buf, end, view, partial=not done)
-                if m is not None:
-                    if m.partial:
-                        return _HOLD, c
-                    return (_SPLIT if rule.split else _REJECT), end
+        # Usually no rule applies at all: one combined match says so at once.
+        if rules.any_end_rule[ch].match(buf, end, view, partial=not done) is None:
+            return _SPLIT, end
+        for rule in rules.end_rules[ch]:
+            m = rule.pattern.match(buf, end, view, partial=not done)
+            if m is not None:
+                if m.partial:
+                    return _HOLD, c
+                return (_SPLIT if rule.split else _REJECT), end
         return _SPLIT, end
 
     def _force_cut(self, out: list[str]) -> None:
