@@ -69,6 +69,7 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("stream_error",    "Generating", "Idle",       "not has_pending",                 "finish_turn"),
     Row("stream_deadline", "Generating", "Draining",   "has_pending",                     "speak_next"),
     Row("stream_deadline", "Generating", "Idle",       "not has_pending",                 "finish_turn"),
+    Row("chunk",           "Speaking",   None),  # its sentences wait for the STOP
     Row("stream_end",      "Speaking",   "Draining"),
     Row("stream_error",    "Speaking",   "Draining"),
     Row("stream_deadline", "Speaking",   "Draining"),
