@@ -407,12 +407,21 @@ class Segmenter:
         if not done and (m.partial or end >= view or (end + 1 == view and buf[end] == " ")):
             return _HOLD, c
         stack = self._stack
-        if stack:
+        if end > c + 1:
             stack = list(stack)
-            for mark in buf[c + 1 : end]:
+            for j in range(c + 1, end):
+                mark = buf[j]
+                if mark in rules.terminators:
+                    continue
                 for i in range(len(stack) - 1, -1, -1):
                     if rules.pairs[stack[i]] == mark:
                         del stack[i:]
+                        break
+                else:
+                    # A mark that closes nothing but opens a pair (German “ seen as English
+                    # “) starts the next sentence instead of ending this one.
+                    if mark in rules.pairs:
+                        end = j
                         break
         if stack:
             if buf.find(rules.pairs[stack[-1]], end, bound) >= 0:
@@ -421,19 +430,26 @@ class Segmenter:
             if not done:
                 return _HOLD, c
             stack = []  # never closed within the bound: judge it as if outside
-        self._stack = stack
+        verdict = self._judge(ch, end, view, done)
+        if verdict != _HOLD:
+            self._stack = stack
+        return verdict, end if verdict != _HOLD else c
+
+    def _judge(self, ch: str, end: int, view: int, done: bool) -> int:
+        """Apply the rules after the sentence end candidate ``end`` (outside any bracket)."""
+        buf, rules = self._buf, self._rules
         if _NEWLINE_NEXT.match(buf, end, view):
-            return _SPLIT, end
+            return _SPLIT
         # Usually no rule applies at all: one combined match says so at once.
         if rules.any_end_rule[ch].match(buf, end, view, partial=not done) is None:
-            return _SPLIT, end
+            return _SPLIT
         for rule in rules.end_rules[ch]:
             m = rule.pattern.match(buf, end, view, partial=not done)
             if m is not None:
                 if m.partial:
-                    return _HOLD, c
-                return (_SPLIT if rule.split else _REJECT), end
-        return _SPLIT, end
+                    return _HOLD
+                return _SPLIT if rule.split else _REJECT
+        return _SPLIT
 
     def _force_cut(self, out: list[str]) -> None:
         """Cut a sentence that reached max_length without an end, at a place the text decides."""
