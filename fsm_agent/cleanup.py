@@ -1,0 +1,108 @@
+"""Speech cleanup: reduce each sentence to what a person would read aloud.
+
+This stage sits between the segmenter and speech. It works on whole sentences, so the
+segmenter stays exact (it never rewrites text) and this stage alone decides what is spoken.
+Markdown is reduced to its words: emphasis marks, heading marks, list bullets, block quotes,
+table rules and link targets go; inline code keeps its text; fenced code blocks are not read at
+all (the cleaner remembers across sentences that it is inside one). Emoji are dropped unless
+asked for.
+"""
+
+from __future__ import annotations
+
+import regex
+
+__all__ = ["SpeechCleaner"]
+
+_FENCE = regex.compile(r"```|~~~")
+_HEADING = regex.compile(r"^\s{0,3}#{1,6}(?:\s+|$)")
+_QUOTE = regex.compile(r"^(?:\s*>)+\s?")
+_BULLET = regex.compile(r"^\s*(?:[-*+•⁃▪◦‣](?:\s+\[[ xX]\])?)\s+")
+_RULE_LINE = regex.compile(r"^\s*(?:[-*_]\s*){3,}$")
+_TABLE_RULE = regex.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_IMAGE = regex.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = regex.compile(r"\[([^\]]+)\]\([^)]*\)")
+_REF_LINK = regex.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_AUTOLINK = regex.compile(r"<((?:https?|mailto):[^>\s]+)>")
+_HTML_TAG = regex.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+_INLINE_CODE = regex.compile(r"(`+)(.+?)\1")
+_STRONG = regex.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = regex.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+_STRIKE = regex.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+# Emphasis marks left over when a sentence boundary fell inside **...**.
+_STRAY_MARKS = regex.compile(r"(?<!\S)[*_]{1,3}(?=\S)|(?<=\S)[*_]{1,3}(?!\S)|~~|`")
+_TABLE_BAR = regex.compile(r"\s*\|\s*")
+_EMOJI = regex.compile(
+    r"[\p{Extended_Pictographic}\p{Regional_Indicator}\U0001F3FB-\U0001F3FF]"
+    r"[\uFE0E\uFE0F\u20E3\u200D\p{Extended_Pictographic}\U0001F3FB-\U0001F3FF]*"
+)
+_SPACES = regex.compile(r"[^\S\n]+")
+_SPEAKABLE = regex.compile(r"[\p{L}\p{N}]")
+
+
+class SpeechCleaner:
+    """Turn sentences of LLM output (often markdown) into text for speech synthesis.
+
+    Args:
+        keep_emoji: Keep emoji in the text (default: drop them; most voices spell them out or
+            choke on them).
+
+    """
+
+    def __init__(self, keep_emoji: bool = False) -> None:
+        self.keep_emoji = keep_emoji
+        self._in_fence = False
+
+    def reset(self) -> None:
+        """Forget state carried across sentences (call at the start of each reply)."""
+        self._in_fence = False
+
+    def clean(self, sentence: str) -> str:
+        """Return the speakable form of one sentence.
+
+        Args:
+            sentence: A sentence as the segmenter returned it.
+
+        Returns:
+            The text to speak, or ``""`` when nothing speakable remains (a code block line,
+            a horizontal rule, only symbols or emoji).
+
+        """
+        text = self._outside_fences(sentence)
+        if not text.strip():
+            return ""
+        if _RULE_LINE.match(text) or _TABLE_RULE.match(text):
+            return ""
+        text = _HEADING.sub("", text)
+        text = _QUOTE.sub("", text)
+        text = _BULLET.sub("", text)
+        text = _IMAGE.sub(r"\1", text)
+        text = _LINK.sub(r"\1", text)
+        text = _REF_LINK.sub(r"\1", text)
+        text = _AUTOLINK.sub(r"\1", text)
+        text = _HTML_TAG.sub(" ", text)
+        text = _INLINE_CODE.sub(lambda m: m.group(2).strip(), text)
+        text = _STRONG.sub(r"\2", text)
+        text = _EMPHASIS.sub(r"\2", text)
+        text = _STRIKE.sub(r"\1", text)
+        text = _STRAY_MARKS.sub("", text)
+        if "|" in text and text.strip().startswith("|"):
+            text = ", ".join(cell for cell in _TABLE_BAR.split(text.strip()) if cell)
+        if not self.keep_emoji:
+            text = _EMOJI.sub("", text)
+        text = _SPACES.sub(" ", text).strip()
+        return text if _SPEAKABLE.search(text) else ""
+
+    def _outside_fences(self, sentence: str) -> str:
+        """Keep the parts of ``sentence`` outside code fences, tracking fences across calls."""
+        parts: list[str] = []
+        at = 0
+        for m in _FENCE.finditer(sentence):
+            if not self._in_fence:
+                parts.append(sentence[at : m.start()])
+            self._in_fence = not self._in_fence
+            # The rest of an opening fence's line is its language tag, not speech.
+            at = m.end()
+        if not self._in_fence:
+            parts.append(sentence[at:])
+        return " ".join(p for p in parts if p.strip())

@@ -1,0 +1,75 @@
+"""Speech cleanup: markdown and emoji reduced to what a person would read aloud."""
+
+from __future__ import annotations
+
+import pytest
+
+from fsm_agent.cleanup import SpeechCleaner
+from fsm_agent.segmenter import split_sentences
+
+CASES = [
+    ("**Note.**", "Note."),
+    ("This is *very* important.", "This is very important."),
+    ("This is __really__ _it_.", "This is really it."),
+    ("~~old~~ new", "old new"),
+    ("# Heading", "Heading"),
+    ("### Step two", "Step two"),
+    ("- first item", "first item"),
+    ("* second item", "second item"),
+    ("• third item", "third item"),
+    ("- [x] done task", "done task"),
+    ("1. First step", "1. First step"),
+    ("> quoted words.", "quoted words."),
+    ("Run `pip install fsm-agent` now.", "Run pip install fsm-agent now."),
+    ("See [the docs](https://example.com/docs) please.", "See the docs please."),
+    ("![a cat](cat.png)", "a cat"),
+    ("Visit <https://example.com>.", "Visit https://example.com."),
+    ("line<br>break", "line break"),
+    ("I love it 😀!", "I love it !"),
+    ("Flags 🇯🇵 and families 👨‍👩‍👧 go.", "Flags and families go."),
+    ("👍", ""),
+    ("---", ""),
+    ("|---|:---:|", ""),
+    ("| a | b |", "a, b"),
+    ("**", ""),
+    ("snake_case_name stays.", "snake_case_name stays."),
+    ("5 * 3 = 15.", "5 * 3 = 15."),
+    ("「はい。」と言った。", "「はい。」と言った。"),
+    ("これは**重要**です。", "これは重要です。"),
+]
+
+
+@pytest.mark.parametrize(("raw", "spoken"), CASES)
+def test_clean(raw: str, spoken: str) -> None:
+    assert SpeechCleaner().clean(raw) == spoken
+
+
+def test_keep_emoji() -> None:
+    assert SpeechCleaner(keep_emoji=True).clean("Great 😀!") == "Great 😀!"
+
+
+def test_code_fence_is_not_read_across_sentences() -> None:
+    reply = "Try this:\n```python\nprint('hi.')\nx = 1. y = 2.\n```\nThat prints hi."
+    cleaner = SpeechCleaner()
+    spoken = [cleaner.clean(s) for s in split_sentences(reply, "en")]
+    assert [s for s in spoken if s] == ["Try this:", "That prints hi."]
+
+
+def test_unclosed_fence_is_forgotten_on_reset() -> None:
+    cleaner = SpeechCleaner()
+    assert cleaner.clean("```") == ""
+    assert cleaner.clean("code here") == ""
+    cleaner.reset()
+    assert cleaner.clean("Speech again.") == "Speech again."
+
+
+def test_fence_inside_a_sentence() -> None:
+    cleaner = SpeechCleaner()
+    assert cleaner.clean("Look: ```x = 1``` done.") == "Look: done."
+    assert cleaner.clean("Next.") == "Next."
+
+
+def test_emphasis_split_across_sentences_leaves_no_marks() -> None:
+    cleaner = SpeechCleaner()
+    parts = split_sentences("**This is one. And two.** Three.", "en")
+    assert [cleaner.clean(p) for p in parts] == ["This is one.", "And two.", "Three."]
