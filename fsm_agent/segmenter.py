@@ -285,12 +285,13 @@ class Segmenter:
                     break
                 first = m.start()
                 # A marker ("2.)", "• 10.") is short: judge it on a fixed window, once full.
-                window = first + _MARKER_WINDOW
+                newline = buf.find("\n", first, first + _MARKER_WINDOW)
+                window = first + _MARKER_WINDOW if newline < 0 else newline
                 if (
                     not final
                     and len(buf) < window
+                    and newline < 0
                     and _MAY_START_MARKER.match(buf, first)
-                    and "\n" not in buf[first:]
                 ):
                     self._pos = max(self._pos, first)
                     break

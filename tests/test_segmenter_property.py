@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -69,3 +70,29 @@ def test_segmenter_is_reusable_after_flush(text: str) -> None:
     seg = Segmenter("en")
     first = seg.feed(text) + seg.flush()
     assert seg.feed(text) + seg.flush() == first
+
+
+LONG_PIECES = [*PIECES, "https://www.example.com/" + "a" * 70 + ".html ", "x" * 90]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(LONG_PIECES), min_size=800, max_size=1500),
+    seed=st.integers(min_value=0, max_value=2**32),
+    lang=st.sampled_from(available_languages()),
+)
+def test_long_streams_equal_whole(words: list[str], seed: int, lang: str) -> None:
+    # Long enough for the buffer to be compacted and for max_length cuts to happen.
+    text = "".join(words)
+    whole = split_sentences(text, lang)
+    seg = Segmenter(lang)
+    rng = random.Random(seed)
+    streamed: list[str] = []
+    i = 0
+    while i < len(text):
+        k = rng.randint(1, 6)
+        streamed += seg.feed(text[i : i + k])
+        i += k
+    streamed += seg.flush()
+    assert streamed == whole
+    assert "".join("".join(s.split()) for s in whole) == "".join(text.split())
