@@ -393,6 +393,8 @@ class Segmenter:
         buf, rules = self._buf, self._rules
         bound = c + rules.max_hold
         done = final or len(buf) >= bound
+        if not done and c + 1 == len(buf):
+            return _HOLD, c  # nothing after the terminator yet: every rule needs more
         view = min(len(buf), bound)
         ch = buf[c]
         for rule in rules.terminator_rules[ch]:
