@@ -88,9 +88,8 @@ def sanitize_field(text: str) -> str:
         The text with nothing in it that the host could read as a separator or a new message.
 
     """
-    text = _SPACES.sub(" ", text)
-    text = _UNSAFE.sub("", text)
-    return text.strip()
+    text = _UNSAFE.sub("", _SPACES.sub(" ", text))  # line breaks become spaces, not glue
+    return _SPACES.sub(" ", text).strip()
 
 
 def _fits(prefix: str, text: str) -> bool:
