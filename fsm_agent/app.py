@@ -11,6 +11,7 @@ from fsm_agent.controller import Controller
 from fsm_agent.lineio import LineWriter, start_reader
 from fsm_agent.llm import make_backend
 from fsm_agent.logs import setup_logging
+from fsm_agent.record import attach as attach_recorder
 from fsm_agent.runtime import QUIT, Runtime
 
 log = logging.getLogger("fsm_agent")
@@ -47,6 +48,7 @@ def run_anyscript(settings: Settings) -> int:
     setup_logging(settings.log_level, settings.log_file, [settings.api_key()])
     writer = LineWriter(sys.stdout.buffer)
     runtime = Runtime(Controller(settings), make_backend(settings), writer.write)
+    recorder = attach_recorder(runtime, settings, "run")
     start_reader(sys.stdin.buffer, runtime.post)
     install_quit_signals(lambda: runtime.post(QUIT))
     log.info(
@@ -55,4 +57,8 @@ def run_anyscript(settings: Settings) -> int:
         settings.voice,
         settings.alias,
     )
-    return runtime.run()
+    try:
+        return runtime.run()
+    finally:
+        if recorder is not None:
+            recorder.close()

@@ -204,6 +204,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 # Adding a mode is adding a module and one line here.
 COMMANDS: dict[str, str] = {
     "run": "fsm_agent.app",
+    "replay": "fsm_agent.replay",
 }
 
 
