@@ -73,6 +73,8 @@ TABLE: list[tuple[str, str, list[str]]] = [
         ["「はい。」と言った。", "“你好。”然后走了。"],
     ),
     ("auto", "３．１４と3.14は同じ。Yes.", ["３．１４と3.14は同じ。", "Yes."]),
+    ("auto", "Am 12. Juni. „Komm.“ Er ging.", ["Am 12. Juni.", "„Komm.“", "Er ging."]),
+    ("auto", "好。“你好。”他说。", ["好。", "“你好。”他说。"]),
 ]
 
 
