@@ -205,6 +205,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 COMMANDS: dict[str, str] = {
     "run": "fsm_agent.app",
     "replay": "fsm_agent.replay",
+    "chat": "fsm_agent.chat",
     "diagram": "fsm_agent.diagram",
 }
 

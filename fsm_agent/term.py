@@ -37,9 +37,9 @@ def utf8_output(stream: TextIO) -> TextIO:
     return stream
 
 
-def wants_color(stream: TextIO) -> bool:
-    """Colour only on a terminal, never when ``NO_COLOR`` is set or ``TERM`` is ``dumb``."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+def ansi_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal that understands escape sequences (cursor and colour)."""
+    if os.environ.get("TERM") == "dumb":
         return False
     try:
         if not stream.isatty():
@@ -47,6 +47,11 @@ def wants_color(stream: TextIO) -> bool:
     except (AttributeError, ValueError):
         return False
     return _enable_windows_ansi() if sys.platform == "win32" else True
+
+
+def wants_color(stream: TextIO) -> bool:
+    """Colour only on such a terminal, and never when ``NO_COLOR`` is set."""
+    return not os.environ.get("NO_COLOR") and ansi_terminal(stream)
 
 
 def _enable_windows_ansi() -> bool:

@@ -1,0 +1,248 @@
+"""``fsm-agent chat`` end to end: piped stdin, a pseudo-terminal for Ctrl-C, the fake server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fsm_agent.testing import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chat(
+    stdin: str, *flags: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fsm_agent", "chat", "--token-delay", "0", *flags],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+def test_piped_echo_commands_and_history() -> None:
+    result = chat(
+        "Hello there. How are you?\n/history\n日本語で話して。\n/reset\n/history\nQUIT\nnot read\n",
+        "--backend",
+        "echo",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "you> Hello there. How are you?",
+        "» You said: Hello there.",
+        "» How are you?",
+        "you> /history",
+        "you: Hello there. How are you?",
+        "bot: You said: Hello there. How are you?",
+        "you> 日本語で話して。",
+        "» You said: 日本語で話して。",
+        "you> /reset",
+        "(the conversation is forgotten)",
+        "you> /history",
+        "(no history yet)",
+        "you> QUIT",
+    ]
+
+
+@pytest.mark.parametrize("word", ["/quit", "exit", None])
+def test_leaves_on_quit_words_and_end_of_input(word: str | None) -> None:
+    stdin = "one\n" + (f"{word}\ntwo\n" if word else "")
+    result = chat(stdin, "--backend", "echo")
+    assert result.returncode == 0
+    assert "» You said: one" in result.stdout
+    assert "two" not in result.stdout
+
+
+def test_real_client_against_the_fake_server_keeps_the_history() -> None:
+    replies = {
+        "Hi": "Hello! I am **fine**, thanks.\nAnd you?",
+        "Tell me more": "東京は日本の首都です。人口は約千四百万人です。",
+    }
+    with FakeOpenAI(replies, token_delay=0.002) as server:
+        env = {**os.environ, "OPENAI_API_KEY": "sk-test-fake"}
+        result = chat("Hi\nTell me more\n", "--base-url", server.base_url, env=env)
+        requests = server.requests
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "you> Hi",
+        "» Hello!",
+        "» I am fine, thanks.",  # markdown is not read aloud
+        "» And you?",
+        "you> Tell me more",
+        "» 東京は日本の首都です。",
+        "» 人口は約千四百万人です。",
+    ]
+    second = requests[-1].body["messages"]
+    assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
+    assert second[2]["content"] == "Hello! I am fine, thanks. And you?"
+    assert requests[-1].headers["authorization"] == "Bearer sk-test-fake"
+
+
+def test_a_failed_reply_is_reported_and_the_chat_goes_on() -> None:
+    with FakeOpenAI("Fine again.") as server:
+        server.push(500)
+        env = {**os.environ, "OPENAI_API_KEY": "sk-test-fake"}
+        result = chat(
+            "first\nsecond\n", "--base-url", server.base_url, "--max-retries", "0", env=env
+        )
+    assert result.returncode == 0
+    assert "(the reply failed; see the warning above)" in result.stdout
+    assert result.stdout.rstrip().endswith("» Fine again.")
+    assert "HTTP 500" in result.stderr
+    assert "sk-test-fake" not in result.stderr + result.stdout
+
+
+def test_speak_waits_for_each_sentence(tmp_path: Path) -> None:
+    log = tmp_path / "spoken.txt"
+    tts = tmp_path / "tts.py"
+    tts.write_text(
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "log = Path(sys.argv[1])\n"
+        "with log.open('a', encoding='utf-8') as f: f.write('start ' + sys.argv[2] + '\\n')\n"
+        "time.sleep(0.2)\n"
+        "with log.open('a', encoding='utf-8') as f: f.write('end ' + sys.argv[2] + '\\n')\n",
+        encoding="utf-8",
+    )
+    command = f"{Path(sys.executable).as_posix()} {tts.as_posix()} {log.as_posix()}"
+    result = chat("One. Two. Three.\n", "--backend", "echo", "--speak", "--tts-command", command)
+    assert result.returncode == 0, result.stderr
+    assert log.read_text(encoding="utf-8").splitlines() == [
+        "start You said: One.",
+        "end You said: One.",
+        "start Two.",
+        "end Two.",
+        "start Three.",
+        "end Three.",
+    ]
+
+
+def test_speak_without_espeak_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path)}
+    result = chat("hi\n", "--backend", "echo", "--speak", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "fsm-agent: error: --speak needs espeak-ng on PATH "
+        "(https://github.com/espeak-ng/espeak-ng); or name another program with --tts-command"
+    ]
+
+
+def test_chat_record_replays_the_same(tmp_path: Path) -> None:
+    record = tmp_path / "chat.jsonl"
+    result = chat("A. B.\n", "--backend", "echo", "--record", str(record))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+    assert {"dir": "in", "line": "RECOG_EVENT_STOP|A. B."}.items() <= rows[1].items()
+    replayed = subprocess.run(
+        [sys.executable, "-m", "fsm_agent", "replay", str(record)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+    assert "# the same lines as in the recording" in replayed.stdout
+
+
+# ---- a real terminal: typewriter and Ctrl-C -----------------------------------------------
+
+pty = pytest.importorskip("pty") if sys.platform != "win32" else None
+
+
+class Terminal:
+    """``fsm-agent chat`` on a pseudo-terminal that is its controlling terminal."""
+
+    def __init__(self, *args: str) -> None:
+        import pty as pty_module
+
+        self.pid, self.fd = pty_module.fork()
+        if self.pid == 0:  # the child
+            os.chdir(ROOT)
+            os.execv(sys.executable, [sys.executable, "-m", "fsm_agent", "chat", *args])
+        self.seen = b""
+        self.pos = 0
+        self.status: int | None = None
+
+    def read_until(self, text: str, timeout: float = 20.0) -> str:
+        """Read until ``text`` appears after the previous match; return what came up to it."""
+        import select
+
+        wanted = text.encode()
+        end = time.monotonic() + timeout
+        while (at := self.seen.find(wanted, self.pos)) < 0:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{text!r} never came; seen: {self.seen[self.pos :]!r}")
+            if select.select([self.fd], [], [], min(left, 0.1))[0]:
+                try:
+                    self.seen += os.read(self.fd, 4096)
+                except OSError:
+                    time.sleep(0.05)
+        before = self.seen[self.pos : at]
+        self.pos = at + len(wanted)
+        return before.decode("utf-8", errors="replace")
+
+    def type(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def wait(self, timeout: float = 20.0) -> int:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(status)
+                return self.status
+            time.sleep(0.05)
+        raise AssertionError("the chat did not end")
+
+    def kill(self) -> None:
+        if self.status is None:
+            os.kill(self.pid, 9)
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no pseudo-terminals on Windows")
+def test_terminal_typewriter_and_ctrl_c_barge_in(tmp_path: Path) -> None:
+    script = tmp_path / "replies.txt"
+    script.write_text(
+        "First sentence here. Second sentence comes now. " + "Word " * 200 + "end.\n---\n"
+        "短い返事です。ありがとう。\n",
+        encoding="utf-8",
+    )
+    term = Terminal("--backend", f"script:{script}", "--token-delay", "0.02")
+    try:
+        term.read_until("you> ")
+        term.type(b"hello\r")
+        term.read_until("… First sentence")  # the typewriter line, while it streams
+        term.read_until("» \x1b[0m\x1b[1mFirst sentence here.")
+        term.read_until("» \x1b[0m\x1b[1mSecond sentence comes now.")
+        term.read_until("Word Word Word")
+        term.type(b"\x03")  # Ctrl-C: the user starts to speak
+        term.read_until("interrupted")
+        term.read_until("you> ")
+        term.type(b"/history\r")
+        term.read_until("bot: ")
+        heard = term.read_until("\r\n")
+        assert heard == "First sentence here. Second sentence comes now."  # only what was heard
+        term.read_until("you> ")
+        term.type(b"next\r")
+        term.read_until("ありがとう。\x1b[0m")
+        term.read_until("you> ")
+        term.type(b"\x03")
+        term.read_until("Ctrl-C again")
+        term.type(b"\x03")
+        assert term.wait() == 0
+    finally:
+        term.kill()
