@@ -51,6 +51,7 @@ def test_streaming_equals_whole(text: str, cuts: list[int], lang: str, max_lengt
     at = 0
     for sentence in whole:
         assert sentence and sentence == sentence.strip()
+        assert "\n" not in sentence  # a newline is always a hard break
         found = text.find(sentence, at)
         assert found >= 0
         assert not text[at:found].strip()
