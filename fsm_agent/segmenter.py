@@ -30,7 +30,7 @@ _SCALAR_KEYS = ("name", "list_marker", "soft_break", "max_hold")
 # Keep this much already-spoken text before the sentence start so look-behinds see the same
 # characters whether the text came whole or in chunks.
 _KEEP_BEHIND = 64
-_MARKER_WINDOW = 8
+_MARKER_WINDOW = 8  # the longest list marker, e.g. "• 10.) "
 _MAY_START_MARKER = regex.compile(r"[\p{Nd}\p{Ll}\p{P}\p{S}]")
 _COMPACT_AT = 2048
 
@@ -47,9 +47,7 @@ class _Rule:
 class _Rules:
     lang: str
     terminators: str
-    closers: str
     pairs: dict[str, str]
-    closing: frozenset[str]
     bullets: frozenset[str]
     max_hold: int
     scan: regex.Pattern[str]
@@ -166,9 +164,7 @@ def _load(lang: str) -> _Rules:
     return _Rules(
         lang=lang,
         terminators=terminators,
-        closers=data["closers"],
         pairs=pairs,
-        closing=frozenset(pairs.values()),
         bullets=frozenset(data["bullets"]),
         max_hold=int(data["max_hold"]),
         scan=regex.compile(scan),
