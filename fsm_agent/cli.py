@@ -206,6 +206,7 @@ COMMANDS: dict[str, str] = {
     "run": "fsm_agent.app",
     "replay": "fsm_agent.replay",
     "chat": "fsm_agent.chat",
+    "demo": "fsm_agent.demo",
     "diagram": "fsm_agent.diagram",
 }
 
