@@ -51,6 +51,7 @@ class _Rules:
     bullets: frozenset[str]
     max_hold: int
     scan: regex.Pattern[str]
+    scan_list: regex.Pattern[str]
     cluster: regex.Pattern[str]
     list_marker: regex.Pattern[str]
     list_item: regex.Pattern[str]
@@ -146,8 +147,11 @@ def _load(lang: str) -> _Rules:
     list_marker = data["list_marker"]
     scan = (
         f"(?P<t>{_char_class(terminators)})|(?P<b>{_char_class(bracket_chars)})|(?P<nl>\\n)"
-        f"|(?P<li>(?<=\\s)(?:{list_marker}))"
+        f"|(?P<bu>{_char_class(data['bullets'])})"
     )
+    # Inline item markers ("... first item 2. The second") only matter inside a list; looking
+    # for them costs most of the scan, so a second pattern does it only then.
+    scan_list = f"{scan}|(?P<li>(?<=\\s)(?:{list_marker}))"
     t_class, c_class = _char_class(terminators), _char_class(data["closers"])
     by_position: dict[bool, list[_Rule]] = {True: [], False: []}
     for raw in data["rules"]:
@@ -168,6 +172,7 @@ def _load(lang: str) -> _Rules:
         bullets=frozenset(data["bullets"]),
         max_hold=int(data["max_hold"]),
         scan=regex.compile(scan),
+        scan_list=regex.compile(scan_list),
         cluster=regex.compile(f"{t_class}(?:{t_class}|{c_class}| (?=\\.))*"),
         list_marker=regex.compile(list_marker),
         list_item=regex.compile(f"(?<=\\s)(?:{list_marker})"),
@@ -292,26 +297,29 @@ class Segmenter:
                     self._pos = max(self._pos, first)
                     break
                 lm = rules.list_marker.match(buf, first, window)
-                if lm is not None:
-                    self._list = _ordinal(lm) or self._list
-                    self._pos = max(self._pos, lm.end())
-                else:
-                    self._pos = max(self._pos, first)
+                self._list = None if lm is None else _ordinal(lm)
+                self._pos = max(self._pos, first if lm is None else lm.end())
                 self._at_start = False
             if self._pos - self._start >= limit:
                 self._force_cut(out)
                 continue
-            m = rules.scan.search(buf, self._pos)
+            in_list = self._list is not None
+            m = (rules.scan_list if in_list else rules.scan).search(buf, self._pos)
             if m is None:
                 # The last few characters may begin a list marker: look at them again later.
                 n = len(buf)
-                self._pos = n if final else max(self._pos, n - _MARKER_WINDOW)
+                self._pos = n if final or not in_list else max(self._pos, n - _MARKER_WINDOW)
                 if self._pos - self._start >= limit:
                     continue
                 break
             c = m.start()
             # Only a candidate that could sit inside a marker ("2.)") can be part of one.
-            if not final and c > len(buf) - _MARKER_WINDOW and buf[c] in rules.marker_chars:
+            if (
+                in_list
+                and not final
+                and c > len(buf) - _MARKER_WINDOW
+                and buf[c] in rules.marker_chars
+            ):
                 held = self._partial_marker(c)
                 if held is not None:
                     self._pos = held
@@ -327,7 +335,7 @@ class Segmenter:
             elif kind == "b":
                 self._bracket(buf[c])
                 self._pos = c + 1
-            elif kind == "li":
+            elif kind == "li" or kind == "bu":
                 self._list_item(out, m)
             else:
                 verdict, end = self._decide(c, final)
@@ -371,7 +379,10 @@ class Segmenter:
 
     def _list_item(self, out: list[str], m: regex.Match[str]) -> None:
         c = m.start()
-        ordinal = _ordinal(m)
+        if c > 0 and not self._buf[c - 1].isspace():
+            self._pos = c + 1  # a bullet glued to a word is not an item
+            return
+        ordinal = _ordinal(m) if m.lastgroup == "li" else None
         is_next = (
             ordinal is not None
             and self._list is not None
