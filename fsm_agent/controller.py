@@ -93,6 +93,7 @@ class Controller:
         self._started = False
         self._stop_is_ours = False
         self._stale_stops = 0
+        self._unstarted = 0
         self._stream_open = False
         self._failed = False
         self._held: list[str] = []
@@ -165,13 +166,10 @@ class Controller:
                 if self._outstanding is None:
                     return False
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
-                if self._started:
-                    self._stale_stops += 1
+                self._abandon()
                 self._done_speaking(heard=self._started)
             case SynthStarted():
-                if self._outstanding is not None and not self._started:
-                    self._started = True
-                    self._stale_stops = 0  # a STOP of an older sentence comes before this START
+                self._match_start()
                 return False
             case SynthStopped():
                 self._stop_is_ours = self._match_stop()
@@ -224,8 +222,7 @@ class Controller:
         """Stop our speech and the stream; keep in the history what the user heard."""
         if self._outstanding is not None:
             self._emit(Send(protocol.synth_stop(self.settings.alias)))
-            if self._started:
-                self._stale_stops += 1  # the host answers SYNTH_STOP with a late STOP
+            self._abandon()
             self._done_speaking(heard=self._started)
         self._close_stream(cancel=True)
         self._pending.clear()
@@ -252,6 +249,9 @@ class Controller:
     def finish_turn(self) -> None:
         """The reply is over: commit what was heard."""
         outcome = "failed" if self._failed else "done" if self._heard else "empty"
+        # A sentence that never started by now never will (unknown voice, no synthesizer):
+        # forget it, so that it cannot take a START of the next turn.
+        self._unstarted = 0
         self._end_turn(outcome)
 
     # ---- helpers ----------------------------------------------------------------------------
@@ -281,6 +281,31 @@ class Controller:
             s = self.settings
             for text in protocol.speakable_pieces(s.alias, s.voice, s.error_reply):
                 self._pending.append(_Piece(text, from_llm=False))
+
+    def _abandon(self) -> None:
+        """Stop waiting for the outstanding sentence (SYNTH_STOP sent, or its deadline passed).
+
+        Its events may still come: if it has started, a late STOP; if not, possibly a START and
+        then a STOP. Both must be kept from counting for the next sentence.
+        """
+        if self._started:
+            self._stale_stops += 1
+        else:
+            self._unstarted += 1
+
+    def _match_start(self) -> None:
+        """Give a SYNTH_EVENT_START to the oldest sentence we sent that has not started yet.
+
+        If that is an abandoned one, its STOP is still to come and must be swallowed. Erring
+        this way costs at worst one wait for a deadline; crediting an old START to the current
+        sentence would let the old STOP cut the current sentence off.
+        """
+        if self._unstarted:
+            self._unstarted -= 1
+            self._stale_stops += 1
+        elif self._outstanding is not None and not self._started:
+            self._started = True
+            self._stale_stops = 0  # the STOPs of older sentences come before this START
 
     def _match_stop(self) -> bool:
         """Decide whether a SYNTH_EVENT_STOP for our alias ends our outstanding sentence.
