@@ -6,7 +6,8 @@ AnyScript loop can start reading the host's first lines at once.
 
 from __future__ import annotations
 
-from fsm_agent.segmenter import Segmenter, split_sentences
+from fsm_agent.cleanup import SpeechCleaner
+from fsm_agent.segmenter import Segmenter, available_languages, split_sentences
 
-__all__ = ["Segmenter", "__version__", "split_sentences"]
+__all__ = ["Segmenter", "SpeechCleaner", "__version__", "available_languages", "split_sentences"]
 __version__ = "0.1.0"
