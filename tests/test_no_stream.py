@@ -1,0 +1,72 @@
+"""``--no-stream``: the whole reply arrives at once and is still spoken sentence by sentence."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from test_record import SYNTH, host_session
+
+from fsm_agent.testing import FakeOpenAI
+
+REPLY = "Good morning! It is 3.5 degrees outside.\n\nWear a coat, Mr. Sato. 気をつけてね。"
+SENTENCES = [
+    "Good morning!",
+    "It is 3.5 degrees outside.",
+    "Wear a coat, Mr. Sato.",
+    "気をつけてね。",
+]
+
+
+def test_run_mode_asks_for_the_whole_reply_and_speaks_it_by_sentence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fake")
+    with FakeOpenAI(REPLY) as server:
+        printed = host_session(
+            ["--base-url", server.base_url, "--no-stream"], ["Good morning"], len(SENTENCES)
+        )
+        body = server.requests[-1].body
+    assert not body.get("stream")
+    assert printed == [SYNTH + s for s in SENTENCES]
+
+
+def test_chat_with_no_stream() -> None:
+    with FakeOpenAI(REPLY) as server:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fsm_agent",
+                "chat",
+                "--base-url",
+                server.base_url,
+                "--no-stream",
+            ],
+            input="Good morning\n",
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+            env={**os.environ, "OPENAI_API_KEY": "sk-test-fake"},
+            check=False,
+        )
+        body = server.requests[-1].body
+    assert result.returncode == 0, result.stderr
+    assert not body.get("stream")
+    assert result.stdout.splitlines() == ["you> Good morning", *(f"» {s}" for s in SENTENCES)]
+
+
+def test_streaming_is_the_default() -> None:
+    with FakeOpenAI(REPLY) as server:
+        subprocess.run(
+            [sys.executable, "-m", "fsm_agent", "chat", "--base-url", server.base_url],
+            input=b"Good morning\n",
+            capture_output=True,
+            timeout=60,
+            env={**os.environ, "OPENAI_API_KEY": "sk-test-fake"},
+            check=False,
+        )
+        assert server.requests[-1].body["stream"] is True
