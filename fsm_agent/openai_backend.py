@@ -7,6 +7,7 @@ reused for every turn, so the connection (and its TLS session) is reused too.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -16,25 +17,57 @@ from fsm_agent.llm import Messages, ReplyStream
 
 
 class _Stream:
-    """Text pieces of one streamed chat completion."""
+    """Text pieces of one streamed chat completion, read from the raw server-sent events.
 
-    def __init__(self, response: Any) -> None:
-        self._response = response
+    The ``openai`` package's own sync ``Stream`` closes the response as soon as it sees
+    ``[DONE]``, before the body's last bytes, which throws the connection away: every turn would
+    pay a new TCP (and TLS) handshake. Reading the events here and draining the body to its end
+    returns the connection to the client's pool. The client still does the rest: auth, retries,
+    and turning HTTP errors into ``openai`` exceptions before the first byte of the body.
+    """
+
+    def __init__(self, manager: Any) -> None:
+        self._manager = manager
+        self._response = manager.__enter__()
         self.total_tokens: int | None = None
 
     def __iter__(self) -> Iterator[str]:
-        for chunk in self._response:
-            usage = getattr(chunk, "usage", None)
-            if usage is not None and getattr(usage, "total_tokens", None):
-                self.total_tokens = int(usage.total_tokens)
-            for choice in chunk.choices or ():
-                content = getattr(choice.delta, "content", None)
-                if content:
-                    yield content
+        done = False
+        try:
+            for line in self._response.iter_lines():
+                if done or not line.startswith("data:"):
+                    continue  # after [DONE], read on to the end of the body
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    done = True
+                    continue
+                yield from self._contents(json.loads(data))
+        finally:
+            self.close()
+
+    def _contents(self, event: Any) -> Iterator[str]:
+        if not isinstance(event, dict):
+            raise StreamFailed("the server sent an event that is not a JSON object")
+        error = event.get("error")
+        if error:
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            raise StreamFailed(str(message or "the server reported an error in the stream"))
+        usage = event.get("usage")
+        if isinstance(usage, dict) and usage.get("total_tokens"):
+            self.total_tokens = int(usage["total_tokens"])
+        for choice in event.get("choices") or ():
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            content = delta.get("content") if isinstance(delta, dict) else None
+            if content and isinstance(content, str):
+                yield content
 
     def close(self) -> None:
-        """Close the HTTP response at once."""
-        self._response.close()
+        """Close the HTTP response at once (from any thread)."""
+        self._manager.__exit__(None, None, None)
+
+
+class StreamFailed(RuntimeError):
+    """The server reported an error inside an otherwise successful stream."""
 
 
 class _Whole:
@@ -110,10 +143,10 @@ class OpenAIBackend:
         client = self.client()
         if s.no_stream:
             return _Whole(client.chat.completions.create(**kwargs))
-        response = client.chat.completions.create(
+        manager = client.chat.completions.with_streaming_response.create(
             **kwargs, stream=True, stream_options={"include_usage": True}
         )
-        return _Stream(response)
+        return _Stream(manager)
 
     def close(self) -> None:
         """Close the client's connection pool."""
