@@ -11,6 +11,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
+import regex
 from transitions import Machine
 
 from fsm_agent import protocol
@@ -39,6 +40,8 @@ from fsm_agent.table import STATES, State, machine_transitions, pairs
 
 log = logging.getLogger("fsm_agent.controller")
 _PAIRS = pairs()
+# A sentence that ends like one: a terminator, then perhaps closing quotes or brackets.
+_COMPLETE = regex.compile(r"[。！？!?.…．｡][\p{Pe}\p{Pf}\p{Po}\s]*$")
 
 
 @dataclass(slots=True)
@@ -273,9 +276,15 @@ class Controller:
             self._emit(Disarm("stream"))
 
     def _fail(self, *, cancel: bool) -> None:
-        """Drop the failed stream's unfinished tail; queue the error reply if nothing was said."""
+        """Keep the failed stream's complete sentences, drop its unfinished tail.
+
+        A sentence can be complete yet held (the segmenter waits to see what follows its
+        terminator); it is spoken. Text after the last terminator is a fragment; it is not.
+        When nothing at all was said, the error reply is queued.
+        """
         self._close_stream(cancel=cancel)
         self._failed = True
+        self._queue([s for s in self._segmenter.flush() if _COMPLETE.search(s)])
         nothing_said = not self._heard and self._outstanding is None and not self._pending
         if nothing_said and self.settings.error_reply:
             s = self.settings
