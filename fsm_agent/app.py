@@ -8,7 +8,7 @@ import sys
 
 from fsm_agent.config import Settings
 from fsm_agent.controller import Controller
-from fsm_agent.lineio import LineWriter, start_reader
+from fsm_agent.lineio import LineWriter, private_stdin, start_reader
 from fsm_agent.llm import make_backend
 from fsm_agent.logs import setup_logging
 from fsm_agent.record import attach as attach_recorder
@@ -49,7 +49,7 @@ def run_anyscript(settings: Settings) -> int:
     writer = LineWriter(sys.stdout.buffer)
     runtime = Runtime(Controller(settings), make_backend(settings), writer.write)
     recorder = attach_recorder(runtime, settings, "run")
-    start_reader(sys.stdin.buffer, runtime.post)
+    start_reader(private_stdin(), runtime.post)
     install_quit_signals(lambda: runtime.post(QUIT))
     log.info(
         "fsm-agent ready: model %s, voice %s, alias %s",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import BinaryIO
@@ -46,6 +48,16 @@ def read_lines(stream: BinaryIO, post: Callable[[bytes], None]) -> None:
         log.debug("input closed: %s", exc)
     finally:
         post(EOF_MARK)
+
+
+def private_stdin() -> BinaryIO:
+    """Return a binary reader of our own on a duplicate of the stdin descriptor.
+
+    The reader thread blocks inside ``readline``, holding its reader's lock. If that reader were
+    ``sys.stdin.buffer``, the interpreter would try to take the same lock at exit and abort
+    (SIGABRT instead of exit status 0). A reader of our own is never touched at exit.
+    """
+    return open(os.dup(sys.stdin.fileno()), "rb")
 
 
 def start_reader(stream: BinaryIO, post: Callable[[bytes], None]) -> threading.Thread:
