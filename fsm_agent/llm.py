@@ -19,7 +19,11 @@ from fsm_agent.config import ConfigError, Settings
 Messages = Sequence[dict[str, str]]
 
 # Token-sized pieces: a word with its trailing space, or one or two CJK characters.
-_TOKENS = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]{1,2}|\S+\s*|\s+")
+_TOKENS = regex.compile(
+    r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]{1,2}"  # CJK: one or two characters
+    r"|[^\s\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]+\s*"  # a word with its trailing space
+    r"|\s+"
+)
 
 
 class ReplyStream(Protocol):
@@ -55,9 +59,9 @@ def token_pieces(text: str) -> list[str]:
 class OfflineStream:
     """A reply from memory, streamed in token-sized pieces with a delay between them."""
 
-    def __init__(self, text: str, delay: float) -> None:
+    def __init__(self, text: str, delay: float, whole: bool = False) -> None:
         self.total_tokens: int | None = None
-        self._pieces = token_pieces(text)
+        self._pieces = [text] if whole else token_pieces(text)
         self._delay = delay
         self._closed = threading.Event()
 
@@ -90,7 +94,7 @@ class OfflineBackend:
 
     def open(self, messages: Messages) -> ReplyStream:
         """Stream the reply to ``messages``."""
-        return OfflineStream(self._reply(messages), self.token_delay)
+        return OfflineStream(self._reply(messages), self.token_delay, self.whole)
 
 
 def echo_reply(messages: Messages) -> str:
@@ -144,9 +148,10 @@ def make_backend(settings: Settings, token_delay: float = 0.0) -> Backend:
 
     """
     if settings.backend == "echo":
-        return OfflineBackend(echo_reply, token_delay)
+        return OfflineBackend(echo_reply, token_delay, settings.no_stream)
     if settings.backend.startswith("script:"):
-        return OfflineBackend(ScriptedReplies(Path(settings.backend[7:])), token_delay)
+        replies = ScriptedReplies(Path(settings.backend[7:]))
+        return OfflineBackend(replies, token_delay, settings.no_stream)
     from fsm_agent.openai_backend import OpenAIBackend
 
     return OpenAIBackend(settings)
