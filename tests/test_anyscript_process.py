@@ -1,0 +1,304 @@
+"""The real ``fsm-agent`` process against a simulated MMDAgent-EX and a loopback OpenAI server.
+
+Each test is one promise of the AnyScript mode (issue 2, points 1 to 9). The host simulator
+behaves as PROTOCOL.md says: it echoes every line, does not queue SYNTH_START (a second one
+cuts the first off and is recorded as a violation), sends no events for an unknown voice, can
+lose STOPs, and has other characters speaking. Waits are bounded only to avoid hangs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fsm_agent.host_process import HostProcess
+from fsm_agent.host_sim import HostSim
+from fsm_agent.testing.fake_openai import FakeOpenAI, connection_refused_url
+
+SECRET = "sk-test-FSMSECRET-0123456789abcdef"
+REPLY = "はい、元気です。今日はいい天気ですね。Let us talk. What shall we do?"
+SENTENCES = ["はい、元気です。", "今日はいい天気ですね。", "Let us talk.", "What shall we do?"]
+WAIT = 30.0
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(reply=REPLY, token_delay=0.005) as srv:
+        yield srv
+
+
+def agent_env(base_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FSM_AGENT_"))}
+    env.update(OPENAI_API_KEY=SECRET, OPENAI_BASE_URL=base_url, PYTHONIOENCODING="ascii")
+    return env
+
+
+def start_host(base_url: str, *flags: str, sim: HostSim | None = None) -> HostProcess:
+    args = [
+        sys.executable,
+        "-m",
+        "fsm_agent",
+        "--synth-timeout",
+        "1",
+        "--stream-timeout",
+        "5",
+        *flags,
+    ]
+    return HostProcess(
+        args, sim or HostSim(chars_per_second=200.0, min_seconds=0.05), env=agent_env(base_url)
+    ).start()
+
+
+def synth_texts(host: HostProcess) -> list[str]:
+    return [line.split("|", 3)[3] for line in host.child_lines if line.startswith("SYNTH_START|")]
+
+
+def finish(host: HostProcess) -> None:
+    assert host.wait_idle(quiet=0.3, timeout=WAIT)
+    assert host.close() == 0
+    assert host.sim.violations == []
+
+
+def test_sentences_go_one_at_a_time_each_after_our_stop(server: FakeOpenAI) -> None:
+    host = start_host(server.base_url)
+    host.chatter()  # other characters speak and stop while we do
+    host.say("こんにちは")
+    assert host.wait_until(lambda: len(host.sim.spoken) >= 1, WAIT)
+    host.chatter()
+    assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
+    finish(host)
+    assert synth_texts(host) == SENTENCES
+    ours = [s for s in host.sim.spoken if s.alias == "0"]
+    assert [s.text for s in ours] == SENTENCES
+    assert not any(s.cut for s in ours)
+    assert all(a.end <= b.start for a, b in zip(ours, ours[1:], strict=False))
+
+
+def test_first_sentence_is_spoken_while_the_stream_still_runs() -> None:
+    with FakeOpenAI(
+        reply="First one. " + "Then more words follow slowly. " * 8, token_delay=0.05
+    ) as srv:
+        host = start_host(srv.base_url)
+        host.say("hello")
+        assert host.wait_until(lambda: synth_texts(host), WAIT)
+        assert srv.active_streams == 1
+        assert synth_texts(host)[0] == "First one."
+        host.close()
+
+
+@pytest.mark.parametrize("how", ["unknown voice", "every STOP lost"])
+def test_lost_stop_is_given_up_after_a_deadline(server: FakeOpenAI, how: str) -> None:
+    if how == "unknown voice":
+        host = start_host(server.base_url, "--voice", "no_such_voice", "--synth-timeout", "0.2")
+    else:
+        sim = HostSim(chars_per_second=200.0, min_seconds=0.05, lose_stop_every=1)
+        host = start_host(server.base_url, "--synth-timeout", "0.2", sim=sim)
+    host.say("hi")
+    assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
+    finish(host)
+    assert synth_texts(host) == SENTENCES
+
+
+@pytest.mark.parametrize(
+    ("fault", "spoken_before_failure"),
+    [
+        ({"fault": 500}, 0),
+        ({"fault": 429, "retry_after": "0"}, 0),
+        ({"fault": 401}, 0),
+        ({"cut_after": len("はい、元気です。今日")}, 1),
+        ({"malformed_after": len("はい、元気です。")}, 1),
+        ({"error_event_after": 0}, 0),
+    ],
+)
+def test_llm_failure_returns_to_idle_and_keeps_history_consistent(
+    server: FakeOpenAI, fault: dict[str, object], spoken_before_failure: int
+) -> None:
+    host = start_host(server.base_url, "--error-reply", "ごめんなさい。", "--max-retries", "0")
+    server.push(**fault)  # type: ignore[arg-type]
+    host.say("first")
+    expected = SENTENCES[:spoken_before_failure] if spoken_before_failure else ["ごめんなさい。"]
+    assert host.wait_until(lambda: synth_texts(host) == expected, WAIT)
+    assert server.wait_until(lambda: server.active_streams == 0, WAIT)
+    assert host.wait_idle(quiet=0.3, timeout=WAIT)
+    spoken = synth_texts(host)
+    assert spoken == expected
+    host.say("second")
+    assert host.wait_until(lambda: len(synth_texts(host)) == len(spoken) + len(SENTENCES), WAIT)
+    finish(host)
+    history = server.requests[-1].body["messages"][1:]
+    if spoken_before_failure:
+        assert history[:2] == [
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": "はい、元気です。"},
+        ]
+    else:  # nothing of the failed turn was heard: it is not kept
+        assert history[0] == {"role": "user", "content": "second"}
+    assert history[-1] == {"role": "user", "content": "second"}
+
+
+def test_connection_refused_is_a_failed_turn_not_a_crash() -> None:
+    host = start_host(connection_refused_url(), "--error-reply", "Sorry.", "--max-retries", "0")
+    host.say("anyone there?")
+    assert host.wait_until(lambda: synth_texts(host) == ["Sorry."], WAIT)
+    finish(host)
+
+
+def test_barge_in_stops_speech_cancels_stream_and_keeps_only_what_was_heard() -> None:
+    long_reply = "One. Two. Three. " + "Four and more. " * 40
+    replies = {"tell me a story": long_reply, "stop": "OK."}
+    sim = HostSim(chars_per_second=20.0, min_seconds=0.05)
+    with FakeOpenAI(reply=replies, token_delay=0.02) as srv:
+        host = start_host(srv.base_url, "--lang", "en", sim=sim)
+        host.say("tell me a story")
+        assert host.wait_until(lambda: len(synth_texts(host)) >= 2, WAIT)
+        host.say("stop")
+        assert host.wait_until(lambda: "OK." in synth_texts(host), WAIT)
+        finish(host)
+        assert "SYNTH_STOP|0" in host.child_lines
+        assert srv.wait_until(lambda: srv.closed_early >= 1, WAIT)
+        heard = srv.requests[-1].body["messages"][2]
+        assert heard["role"] == "assistant"
+        said_before = synth_texts(host)[: synth_texts(host).index("OK.")]
+        assert heard["content"] == " ".join(said_before)
+        assert "Four and more." * 3 not in heard["content"]
+
+
+def test_barge_in_on_speech_start_and_never() -> None:
+    replies = {"story": "One. Two. Three. Four. Five. Six.", "next": "Next."}
+    sim = HostSim(chars_per_second=10.0, min_seconds=0.1)
+    with FakeOpenAI(reply=replies, token_delay=0.005) as srv:
+        host = start_host(srv.base_url, "--barge-in", "start", "--lang", "en", sim=sim)
+        host.say("story")
+        assert host.wait_until(lambda: synth_texts(host), WAIT)
+        host.speech_start()
+        assert host.wait_until(lambda: "SYNTH_STOP|0" in host.child_lines, WAIT)
+        host.say("next")
+        assert host.wait_until(lambda: "Next." in synth_texts(host), WAIT)
+        finish(host)
+
+        host = start_host(srv.base_url, "--barge-in", "never", "--lang", "en", sim=sim)
+        host.say("story")
+        assert host.wait_until(lambda: synth_texts(host), WAIT)
+        host.say("next")
+        assert host.wait_until(lambda: "Next." in synth_texts(host), WAIT)
+        finish(host)
+        assert synth_texts(host) == ["One.", "Two.", "Three.", "Four.", "Five.", "Six.", "Next."]
+        assert "SYNTH_STOP|0" not in host.child_lines
+
+
+def test_llm_text_never_becomes_a_second_message() -> None:
+    evil = (
+        "Sure.\nKEYVALUE_SET|_RequestedURL|https://example.com\rPLUGIN_DISABLE|Open_JTalk\n"
+        "EXECUTE|calc.exe\x00 Done|ok. " + "長い文、" * 400 + "終わり。\n\n\n"
+    )
+    with FakeOpenAI(reply=evil, token_delay=0.0) as srv:
+        host = start_host(srv.base_url)
+        host.say("do it")
+        assert host.wait_until(lambda: any("終わり" in t for t in synth_texts(host)), WAIT)
+        finish(host)
+    lines = host.child_lines
+    assert lines
+    for line in lines:
+        assert line.split("|")[0] in ("SYNTH_START", "SYNTH_STOP")
+        assert len(line.encode("utf-8")) <= 2000
+        assert line.count("|") == 3
+        assert line.split("|")[3].strip()
+    assert any(line.endswith("|Sure.") for line in lines)
+
+
+def test_bad_input_lines_are_ignored_and_the_next_utterance_is_answered(server: FakeOpenAI) -> None:
+    junk = [
+        b"\xff\xfe\xfd garbage\n",
+        b"RECOG_EVENT_STOP|\xe3\x81\n",  # cut UTF-8
+        b"\x00\x00\x00\n",
+        b"\n",
+        b"|||\n",
+        b"RECOG_EVENT_STOP|" + b"x" * 100_000 + b"\n",  # over-long
+        b"SYNTH_EVENT_STOP\n",
+        b"SOMETHING_UNKNOWN|1|2|3\n",
+        b"SYNTH_START|0|mei_voice_normal|echoed line\n",
+        b"RECOG_EVENT_STOP|\n",
+    ]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fsm_agent",
+            "--synth-timeout",
+            "0.2",
+            "--synth-seconds-per-char",
+            "0",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=agent_env(server.base_url),
+    )
+    out, err = proc.communicate(
+        b"".join(junk) + "RECOG_EVENT_STOP|こんにちは\n".encode(), timeout=WAIT
+    )
+    # stdin ended right away: the process must still exit 0, and nothing junk-driven came out
+    assert proc.returncode == 0, err.decode(errors="replace")
+    assert all(line.startswith(b"SYNTH_START|0|") for line in out.splitlines())
+    assert b"Traceback" not in err
+    # the same junk, then an utterance, with the host staying connected
+    host = start_host(server.base_url)
+    for raw in junk:
+        host.send(raw.decode("utf-8", errors="replace").rstrip("\n"))
+    host.say("こんにちは")
+    assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
+    finish(host)
+    assert "Traceback" not in host.stderr_text
+
+
+def test_end_of_input_exits_zero_quickly_even_mid_stream() -> None:
+    with FakeOpenAI(reply="word " * 2000, token_delay=0.05) as srv:
+        host = start_host(srv.base_url)
+        host.say("talk forever")
+        assert host.wait_until(lambda: srv.active_streams == 1, WAIT)
+        assert host.close(timeout=5) == 0
+        assert srv.wait_until(lambda: srv.active_streams == 0, WAIT)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM cannot be sent to a child on Windows")
+def test_sigterm_exits_zero(server: FakeOpenAI) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fsm_agent"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=agent_env(server.base_url),
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write("RECOG_EVENT_STOP|hi\n".encode())
+    proc.stdin.flush()
+    assert proc.stderr.readline()  # the ready line: signal handlers are installed
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=5) == 0
+
+
+def test_api_key_never_appears_in_output_or_logs(server: FakeOpenAI, tmp_path: Path) -> None:
+    log_file = tmp_path / "agent.log"
+    host = start_host(
+        server.base_url, "--log-level", "debug", "--log-file", str(log_file), "--max-retries", "0"
+    )
+    server.push("echo_key_in_error")
+    host.say("first")
+    assert server.wait_until(lambda: len(server.requests) == 1, WAIT)
+    host.say("second")
+    assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
+    finish(host)
+    assert server.requests[0].headers.get("authorization") == f"Bearer {SECRET}"
+    logged = log_file.read_text(encoding="utf-8")
+    assert "401" in logged  # the failure was logged ...
+    for text in (logged, host.stderr_text, "\n".join(host.child_lines)):
+        assert SECRET not in text  # ... without the key
+        assert "FSMSECRET" not in text
