@@ -183,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = _module(name)
-        sp = sub.add_parser(name, parents=[common], help=module.HELP, description=module.HELP)
+        parents = [common] if getattr(module, "TAKES_SETTINGS", True) else []
+        sp = sub.add_parser(name, parents=parents, help=module.HELP, description=module.HELP)
         module.add_arguments(sp)
     return parser
 
