@@ -85,12 +85,16 @@ class OfflineBackend:
     Args:
         reply: Makes the reply text from the request's messages.
         token_delay: Seconds between pieces (0 streams at once).
+        whole: Deliver each reply as one piece, like a server without streaming.
 
     """
 
-    def __init__(self, reply: Callable[[Messages], str], token_delay: float = 0.0) -> None:
+    def __init__(
+        self, reply: Callable[[Messages], str], token_delay: float = 0.0, whole: bool = False
+    ) -> None:
         self._reply = reply
         self.token_delay = token_delay
+        self.whole = whole
 
     def open(self, messages: Messages) -> ReplyStream:
         """Stream the reply to ``messages``."""
