@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from fsm_agent.config import Settings
+from fsm_agent.config import Settings, require_llm_access
 from fsm_agent.controller import Controller
 from fsm_agent.lineio import LineWriter, private_stdin, start_reader
 from fsm_agent.llm import make_backend
@@ -27,7 +27,9 @@ def main(args: argparse.Namespace) -> int:
     """Run the AnyScript loop with the settings from ``args``."""
     from fsm_agent.cli import settings_from_args
 
-    return run_anyscript(settings_from_args(args))
+    settings = settings_from_args(args)
+    require_llm_access(settings)
+    return run_anyscript(settings)
 
 
 def run_anyscript(settings: Settings) -> int:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TextIO
 
-from fsm_agent.config import ConfigError, Settings
+from fsm_agent.config import ConfigError, Settings, require_llm_access
 from fsm_agent.controller import Controller
 from fsm_agent.events import Command, Event, SpeechStart, TurnDone, Utterance
 from fsm_agent.llm import Backend, Messages, ReplyStream, make_backend
@@ -475,6 +475,7 @@ def main(args: argparse.Namespace) -> int:
     from fsm_agent.cli import settings_from_args
 
     settings = settings_from_args(args)
+    require_llm_access(settings)
     tts = tts_command(args)
     level = settings.log_level if "log_level" in vars(args) else "warning"
     setup_logging(level, settings.log_file, [settings.api_key()])

@@ -226,3 +226,20 @@ def load_settings(
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     values = {name: _coerce(name, value) for name, value in merged.items()}
     return _validate(replace(Settings(), **values))
+
+
+def require_llm_access(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+    """Check that the OpenAI-compatible backend has somewhere to go before the first turn.
+
+    Without a key and without a base URL every turn would fail with a connection or
+    authentication error; saying so at start is kinder than a silent avatar.
+
+    Raises:
+        ConfigError: When ``backend`` is ``openai`` and neither a key nor a base URL is set.
+
+    """
+    if settings.backend == "openai" and not settings.base_url and not settings.api_key(environ):
+        raise ConfigError(
+            f"no API key: set {settings.api_key_env}, or give --base-url for a local server "
+            "(e.g. http://localhost:11434/v1 for Ollama), or try --backend echo"
+        )

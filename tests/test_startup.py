@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -42,3 +43,18 @@ def test_bad_setting_is_one_line_not_a_traceback() -> None:
     )
     assert out.returncode == 2
     assert out.stderr.strip() == "fsm-agent: error: synth_timeout must be more than 0 seconds"
+
+
+def test_no_key_and_no_base_url_is_a_clear_error_not_a_silent_avatar() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FSM_AGENT_"))}
+    for mode in ([], ["chat"]):
+        out = subprocess.run(
+            [sys.executable, "-m", "fsm_agent", *mode],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        assert out.returncode == 2
+        assert "no API key: set OPENAI_API_KEY" in out.stderr
+        assert "Traceback" not in out.stderr
