@@ -1,10 +1,12 @@
 """``fsm-agent demo``: the real controller and runtime against a simulated MMDAgent-EX; no key.
 
 A scripted user talks to the avatar three times (Japanese, English, then a Japanese barge-in
-while the English reply is being spoken). The replies stream from a built-in offline LLM in
-token-sized pieces at a realistic pace; the simulated host speaks each sentence for a time that
-grows with its length, echoes our lines back, and lets another character talk in between, as
-MMDAgent-EX does. Every message is shown as it happens.
+while the English reply is being spoken). The replies stream from the offline backend
+(``fsm_agent.llm``) in token-sized pieces at a realistic pace; the project's host simulator
+(``fsm_agent.host_sim``, driven in real time by ``fsm_agent.host_loop``) speaks each sentence for
+a time that grows with its length, echoes our lines back, and lets another character talk in
+between, as MMDAgent-EX does. Every message is shown as it happens, and the demo fails if the
+controller broke any of the host's rules.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TextIO
-
-import regex
 
 from fsm_agent.config import Settings
 from fsm_agent.controller import Controller
-from fsm_agent.llm import Messages, ReplyStream
+from fsm_agent.host_loop import HostLoop, runtime_delivery
+from fsm_agent.host_sim import HostSim, Violation
+from fsm_agent.llm import Messages, OfflineBackend
 from fsm_agent.logs import setup_logging
 from fsm_agent.record import attach as attach_recorder
 from fsm_agent.runtime import QUIT, Runtime
@@ -44,10 +46,8 @@ REPLIES: dict[str, str] = {
     USER_3: "どういたしまして。またいつでも話しかけてくださいね！",
 }
 
-# Realistic tokens: one to three CJK characters, or a word with its leading space.
-_TOKENS = regex.compile(
-    r"[\p{Han}\p{Hiragana}\p{Katakana}ー]{1,3}|\s*[\p{L}\p{N}.]+|\s*[^\s\p{L}\p{N}]|\s+"
-)
+CHARS_PER_SECOND = 9.0
+"""The simulated synthesizer's speaking rate (before ``--fast``)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,128 +55,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fast", action="store_true", help="run about 15 times faster (for tests)")
 
 
-# ---- the LLM: a built-in reply, streamed at a realistic pace ---------------------------------
+# ---- the LLM and the host: the project's offline backend and host simulator -----------------
 
 
-class DemoStream:
-    """The reply in token-sized pieces, 30-60 ms apart after a first-token wait."""
+def demo_backend(scale: float, notify: Callable[[str], None], seed: int = 1) -> OfflineBackend:
+    """The built-in replies of :data:`REPLIES`, streamed at a realistic pace.
 
-    def __init__(self, text: str, scale: float, seed: int, notify: Callable[[str], None]) -> None:
-        self.total_tokens: int | None = None
-        self._notify = notify
-        self._pieces = _TOKENS.findall(text)
-        self._scale = scale
-        self._random = random.Random(seed)
-        self._closed = threading.Event()
-
-    def __iter__(self) -> Iterator[str]:
-        if self._closed.wait(0.35 * self._scale):
-            return
-        self._notify(f"first piece: {self._pieces[0]!r}")
-        for piece in self._pieces:
-            yield piece
-            if self._closed.wait(self._random.uniform(0.03, 0.06) * self._scale):
-                self._notify("stream closed (cancelled)")
-                return
-        self.total_tokens = len(self._pieces)
-        self._notify(f"reply complete: {len(self._pieces)} pieces")
-
-    def close(self) -> None:
-        """Stop streaming."""
-        self._closed.set()
-
-
-class DemoBackend:
-    """Answers the demo's utterances from :data:`REPLIES`."""
-
-    def __init__(self, scale: float, notify: Callable[[str], None]) -> None:
-        self.scale = scale
-        self.notify = notify
-        self.opened = 0
-
-    def open(self, messages: Messages) -> ReplyStream:
-        """Stream the built-in reply to the last user message."""
-        user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-        self.opened += 1
-        self.notify("request sent")
-        reply = REPLIES.get(user, f"You said: {user}")
-        return DemoStream(reply, self.scale, self.opened, self.notify)
-
-
-# ---- the host: MMDAgent-EX as PROTOCOL.md describes it ------------------------------------
-
-
-def speaking_seconds(text: str) -> float:
-    """How long a synthesizer takes to say ``text``: longer sentences take longer."""
-    wide = sum(1 for ch in text if ord(ch) > 0x2E80)
-    return 0.25 + 0.11 * wide + 0.055 * (len(text) - wide)
-
-
-class SimHost:
-    """A small MMDAgent-EX: echoes every line, speaks ``SYNTH_START`` and reports its end.
-
-    ``SYNTH_START`` is not queued (a second one cuts the first off); ``SYNTH_STOP`` of a speaking
-    character is answered with a late ``SYNTH_EVENT_STOP``; events carry only the model alias.
+    Pieces come 30-60 ms apart after a first-token wait of 350 ms, and ``notify`` is told when a
+    request is sent, when its first piece arrives and how its stream ended.
 
     Args:
-        post: Delivers a host line to the child (the runtime's ``post``).
-        scale: Multiplies every duration.
+        scale: Multiplies every delay.
+        notify: Shows one line of LLM news.
+        seed: Seeds the jitter.
+
+    Returns:
+        The backend.
 
     """
+    jitter = random.Random(seed)
 
-    def __init__(self, post: Callable[[object], None], scale: float) -> None:
-        self.post = post
-        self.scale = scale
-        self._lock = threading.Lock()
-        self._timers: dict[str, threading.Timer] = {}
+    def reply(messages: Messages) -> str:
+        user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        notify("request sent")
+        return REPLIES.get(user, f"You said: {user}")
 
-    def send(self, line: str) -> None:
-        """The host sends a message to every child."""
-        self.post((line + "\n").encode("utf-8"))
+    def pace(index: int) -> float:
+        return (0.35 if index == 0 else jitter.uniform(0.03, 0.06)) * scale
 
-    def receive(self, line: str) -> None:
-        """The child printed ``line``."""
-        self.send(line)  # every message reaches every child, our own ones included
-        kind, *args = line.split("|")
-        if kind == "SYNTH_START" and len(args) >= 3:
-            self.speak(args[0], args[2])
-        elif kind == "SYNTH_STOP" and args:
-            self.stop(args[0])
+    def on_piece(index: int, piece: str) -> None:
+        if index == 0:
+            notify(f"first piece: {piece!r}")
 
-    def speak(self, alias: str, text: str) -> None:
-        """Start saying ``text`` as model ``alias``, cutting off what it was saying."""
-        self.stop(alias)
-        self.send(f"SYNTH_EVENT_START|{alias}")
-        self.send(f"LIPSYNC_START|{alias}")
-        timer = threading.Timer(speaking_seconds(text) * self.scale, self._finished, (alias,))
-        timer.daemon = True
-        with self._lock:
-            self._timers[alias] = timer
-        timer.start()
+    def on_end(pieces: int, complete: bool) -> None:
+        notify(f"reply complete: {pieces} pieces" if complete else "stream closed (cancelled)")
 
-    def stop(self, alias: str) -> None:
-        """Interrupt model ``alias``; a STOP follows only if it was speaking."""
-        with self._lock:
-            timer = self._timers.pop(alias, None)
-        if timer is not None:
-            timer.cancel()
-            self.send(f"SYNTH_EVENT_STOP|{alias}")
+    return OfflineBackend(reply, pace=pace, on_piece=on_piece, on_end=on_end)
 
-    def _finished(self, alias: str) -> None:
-        with self._lock:
-            if self._timers.get(alias) is None:
-                return
-            del self._timers[alias]
-        self.send(f"LIPSYNC_STOP|{alias}")
-        self.send(f"SYNTH_EVENT_STOP|{alias}")
 
-    def close(self) -> None:
-        """Cancel every speech timer."""
-        with self._lock:
-            timers = list(self._timers.values())
-            self._timers.clear()
-        for timer in timers:
-            timer.cancel()
+def demo_host(scale: float) -> HostSim:
+    """The simulated MMDAgent-EX, its speaking times and stop latency multiplied by ``scale``."""
+    return HostSim(
+        chars_per_second=CHARS_PER_SECOND / scale,
+        min_seconds=0.2 * scale,
+        stop_latency=0.05 * scale,
+    )
 
 
 # ---- the screen -----------------------------------------------------------------------------
@@ -251,10 +174,11 @@ class Demo:
         self.scale = scale
         self.controller = Controller(settings)
         self.transcript = Transcript(out, Palette(wants_color(out)), settings.alias)
-        backend = DemoBackend(scale, lambda text: self.transcript.show("llm", text, "magenta"))
+        backend = demo_backend(scale, lambda text: self.transcript.show("llm", text, "magenta"))
         self.runtime = Runtime(self.controller, backend, lambda line: None)
-        self.host = SimHost(self.runtime.post, scale)
-        self.runtime.write = self.host.receive
+        self.sim = demo_host(scale)
+        self.host = HostLoop(runtime_delivery(self.runtime.post), self.sim)
+        self.runtime.write = self.host.child_line
         self.transcript.on_broken = lambda: self.runtime.post(QUIT)
         self.runtime.observers.append(self.transcript)
         self.runtime.observers.append(self._watch)
@@ -279,14 +203,13 @@ class Demo:
         time.sleep(seconds * self.scale)
 
     def _user_says(self, text: str) -> None:
-        self.host.send("RECOG_EVENT_START")
+        self.host.speech_start()
         self._pause(0.6)  # the user speaking
-        self.host.send(f"RECOG_EVENT_STOP|{text}")
+        self.host.say(text)
 
     def _script(self) -> None:
         try:
-            self.host.send("PLUGIN_EVENT_ENABLE|AnyScript")
-            self.host.send("MODEL_EVENT_ADD|0")
+            self.host.startup()
             self._pause(0.3)
             turns = self._idle_count
             self._user_says(USER_1)
@@ -311,8 +234,9 @@ class Demo:
             self.runtime.post(QUIT)
 
     def run(self) -> int:
-        """Play the script; return the exit status."""
+        """Play the script; return the exit status (1 if the host saw a rule broken)."""
         director = threading.Thread(target=self._script, name="demo-user", daemon=True)
+        self.host.start()
         director.start()
         try:
             self.runtime.run()
@@ -321,7 +245,10 @@ class Demo:
             if self.recorder is not None:
                 self.recorder.close()
         self._summary()
-        return 0
+        with self.host.lock:
+            violations = list(self.sim.violations)
+        self._report(violations)
+        return 1 if violations else 0
 
     def _summary(self) -> None:
         t = self.transcript
@@ -331,6 +258,20 @@ class Demo:
         for turn in self.controller.history.turns:
             t.show("history", f"user: {turn.user}")
             t.show("history", f"  AI: {turn.assistant}")
+
+    def _report(self, violations: list[Violation]) -> None:
+        t = self.transcript
+        if not violations:
+            with self.host.lock:
+                spoken = list(self.sim.spoken)
+            cut = sum(1 for s in spoken if s.cut)
+            t.show("host", f"{len(spoken)} sentences spoken ({cut} cut off), no rule broken")
+            return
+        for v in violations:
+            t.show("violation", f"{v.kind}: {v.detail}: {v.line}", "red", "bold")
+        if t.broken:  # the transcript's reader has gone: still say why the demo failed
+            for v in violations:
+                print(f"fsm-agent demo: {v.kind}: {v.detail}: {v.line}", file=sys.stderr)
 
 
 def main(args: argparse.Namespace) -> int:

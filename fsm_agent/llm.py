@@ -56,23 +56,65 @@ def token_pieces(text: str) -> list[str]:
     return _TOKENS.findall(text)
 
 
-class OfflineStream:
-    """A reply from memory, streamed in token-sized pieces with a delay between them."""
+Pace = Callable[[int], float]
+"""Seconds an offline stream waits before handing out piece ``index`` (0 is the first token)."""
 
-    def __init__(self, text: str, delay: float, whole: bool = False) -> None:
+PieceHook = Callable[[int, str], None]
+"""Called with ``(index, piece)`` as an offline stream hands out each piece."""
+
+EndHook = Callable[[int, bool], None]
+"""Called once when an offline stream ends: ``(pieces handed out, whether it was complete)``."""
+
+
+class OfflineStream:
+    """A reply from memory, streamed in token-sized pieces with a delay between them.
+
+    Args:
+        text: The whole reply.
+        delay: Seconds to wait before each piece (0 streams at once).
+        whole: Deliver the reply as one piece, like a server without streaming.
+        pace: Overrides ``delay`` piece by piece, e.g. a long first-token wait and jittered
+            delays after it.
+        on_piece: Told of each piece as it is handed out (on the iterating thread).
+        on_end: Told once when the stream ends, complete or closed early.
+
+    """
+
+    def __init__(
+        self,
+        text: str,
+        delay: float,
+        whole: bool = False,
+        *,
+        pace: Pace | None = None,
+        on_piece: PieceHook | None = None,
+        on_end: EndHook | None = None,
+    ) -> None:
         self.total_tokens: int | None = None
         self._pieces = [text] if whole else token_pieces(text)
         self._delay = delay
+        self._pace = pace
+        self._on_piece = on_piece
+        self._on_end = on_end
         self._closed = threading.Event()
 
     def __iter__(self) -> Iterator[str]:
-        for piece in self._pieces:
-            if self._delay and self._closed.wait(self._delay):
-                return
-            if self._closed.is_set():
-                return
-            yield piece
-        self.total_tokens = len(self._pieces)
+        sent = 0
+        try:
+            for index, piece in enumerate(self._pieces):
+                delay = self._pace(index) if self._pace is not None else self._delay
+                if delay and self._closed.wait(delay):
+                    return
+                if self._closed.is_set():
+                    return
+                if self._on_piece is not None:
+                    self._on_piece(index, piece)
+                sent += 1
+                yield piece
+            self.total_tokens = len(self._pieces)
+        finally:
+            if self._on_end is not None:
+                self._on_end(sent, self.total_tokens is not None)
 
     def close(self) -> None:
         """Stop streaming."""
@@ -86,19 +128,39 @@ class OfflineBackend:
         reply: Makes the reply text from the request's messages.
         token_delay: Seconds between pieces (0 streams at once).
         whole: Deliver each reply as one piece, like a server without streaming.
+        pace: Seconds before each piece, by index; overrides ``token_delay`` when given.
+        on_piece: Passed to every stream (see :class:`OfflineStream`).
+        on_end: Passed to every stream (see :class:`OfflineStream`).
 
     """
 
     def __init__(
-        self, reply: Callable[[Messages], str], token_delay: float = 0.0, whole: bool = False
+        self,
+        reply: Callable[[Messages], str],
+        token_delay: float = 0.0,
+        whole: bool = False,
+        *,
+        pace: Pace | None = None,
+        on_piece: PieceHook | None = None,
+        on_end: EndHook | None = None,
     ) -> None:
         self._reply = reply
         self.token_delay = token_delay
         self.whole = whole
+        self.pace = pace
+        self.on_piece = on_piece
+        self.on_end = on_end
 
     def open(self, messages: Messages) -> ReplyStream:
         """Stream the reply to ``messages``."""
-        return OfflineStream(self._reply(messages), self.token_delay, self.whole)
+        return OfflineStream(
+            self._reply(messages),
+            self.token_delay,
+            self.whole,
+            pace=self.pace,
+            on_piece=self.on_piece,
+            on_end=self.on_end,
+        )
 
 
 def echo_reply(messages: Messages) -> str:

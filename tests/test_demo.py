@@ -6,11 +6,15 @@ import io
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from fsm_agent.demo import USER_3, SimHost, speaking_seconds
+from fsm_agent.config import Settings
+from fsm_agent.demo import USER_3, Demo, demo_backend, demo_host
+from fsm_agent.host_loop import HostLoop
+from fsm_agent.llm import OfflineStream
 from fsm_agent.term import Palette, wants_color
 
 
@@ -118,21 +122,87 @@ def test_a_closed_pipe_ends_the_demo_quietly() -> None:
     child.stderr.close()
 
 
-def test_sim_host_speaks_longer_sentences_longer_and_answers_stop() -> None:
-    assert speaking_seconds("こんにちは。") < speaking_seconds("こんにちは。今日はいい天気ですね。")
-    posted: list[bytes] = []
-    host = SimHost(posted.append, scale=100.0)
-    host.receive("SYNTH_START|0|mei_voice_normal|Hello.")
-    host.receive("SYNTH_STOP|0")
-    host.receive("SYNTH_STOP|0")  # not speaking any more: nothing follows
-    assert [line.decode().strip() for line in posted] == [
-        "SYNTH_START|0|mei_voice_normal|Hello.",
-        "SYNTH_EVENT_START|0",
-        "LIPSYNC_START|0",
-        "SYNTH_STOP|0",
-        "SYNTH_EVENT_STOP|0",
-        "SYNTH_STOP|0",
+def test_demo_host_speaks_longer_sentences_longer_and_answers_stop() -> None:
+    sim = demo_host(scale=100.0)
+    assert sim.speaking_seconds("こんにちは。") < sim.speaking_seconds(
+        "こんにちは。今日はいい天気ですね。"
+    )
+    posted: list[str] = []
+    stopped = threading.Event()
+
+    def deliver(line: str) -> None:
+        posted.append(line)
+        if line == "SYNTH_EVENT_STOP|0":
+            stopped.set()
+
+    with HostLoop(deliver, sim) as host:
+        host.child_line("SYNTH_START|0|mei_voice_normal|Hello.")
+        host.child_line("SYNTH_STOP|0")
+        assert stopped.wait(10.0)  # a little later, as the synthesizer stops
+        host.child_line("SYNTH_STOP|0")  # not speaking any more: nothing follows
+    assert [line.split("|")[:2] for line in posted] == [
+        ["SYNTH_START", "0"],
+        ["SYNTH_EVENT_START", "0"],
+        ["LIPSYNC_START", "0"],
+        ["SYNTH_STOP", "0"],
+        ["SYNTH_EVENT_STOP", "0"],
+        ["SYNTH_STOP", "0"],
     ]
+    assert sim.violations == []
+    assert [(s.text, s.cut) for s in sim.spoken] == [("Hello.", True)]
+
+
+def test_host_loop_delivers_the_end_of_a_sentence_on_time() -> None:
+    posted: list[str] = []
+    stopped = threading.Event()
+
+    def deliver(line: str) -> None:
+        posted.append(line)
+        if line == "SYNTH_EVENT_STOP|0":
+            stopped.set()
+
+    with HostLoop(deliver, demo_host(scale=0.01)) as host:
+        host.startup()
+        host.child_line("SYNTH_START|0|mei_voice_normal|Hi.")
+        assert stopped.wait(10.0)
+    assert posted[:2] == ["PLUGIN_EVENT_ENABLE|AnyScript", "MODEL_EVENT_ADD|0"]
+    assert posted[-1] == "SYNTH_EVENT_STOP|0"
+
+
+def test_the_demo_breaks_no_host_rule_in_process() -> None:
+    demo = Demo(Settings(), 1 / 15, io.StringIO())
+    assert demo.run() == 0
+    assert demo.sim.violations == []
+    assert len(demo.sim.spoken) >= 6
+    assert demo.transcript.out.getvalue().splitlines()[-1].endswith("no rule broken")  # type: ignore[attr-defined]
+
+
+def test_a_broken_host_rule_fails_the_demo() -> None:
+    out = io.StringIO()
+    demo = Demo(Settings(), 1 / 15, out)
+    demo.sim.allowed_types = frozenset({"SYNTH_START"})  # now the barge-in's SYNTH_STOP is one
+    assert demo.run() == 1
+    assert [v.kind for v in demo.sim.violations] == ["unexpected_type"]
+    assert "violation   unexpected_type" in out.getvalue()
+
+
+def test_offline_stream_paces_and_reports_pieces_for_the_demo() -> None:
+    news: list[str] = []
+    backend = demo_backend(scale=0.01, notify=news.append)
+    stream = backend.open([{"role": "user", "content": USER_3}])
+    pieces = list(stream)
+    assert "".join(pieces) == "どういたしまして。またいつでも話しかけてくださいね！"
+    assert news == [
+        "request sent",
+        f"first piece: {pieces[0]!r}",
+        f"reply complete: {len(pieces)} pieces",
+    ]
+    assert stream.total_tokens == len(pieces)
+    closed: list[tuple[int, bool]] = []
+    early = OfflineStream("one two three", 0.0, on_end=lambda n, done: closed.append((n, done)))
+    for _ in early:
+        early.close()
+    assert closed == [(1, False)] and early.total_tokens is None
 
 
 def test_no_colour_off_a_terminal_or_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
