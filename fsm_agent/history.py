@@ -77,6 +77,9 @@ class History:
     ) -> None:
         """Adjust the token estimate to what the server reported for the last request.
 
+        The turns kept are trimmed again at the new scale, so the next request fits the budget
+        even when this turn commits nothing (a barge-in before anything was heard).
+
         Args:
             reported_total: ``usage.total_tokens`` of the request.
             request_messages: The messages that request sent.
@@ -87,6 +90,7 @@ class History:
         estimated += estimate_tokens(reply)
         if reported_total > 0 and estimated > 0:
             self._scale = reported_total / estimated
+            self.trim()
 
     def tokens(self) -> int:
         """Return the (calibrated) estimated token count of the whole conversation."""
