@@ -29,6 +29,7 @@ from fsm_agent.events import (
     StartStream,
     StreamEnd,
     StreamError,
+    SynthEchoed,
     SynthStarted,
     SynthStopped,
     TurnDone,
@@ -93,6 +94,7 @@ class Controller:
         self._pending: deque[_Piece] = deque()
         self._heard: list[str] = []
         self._outstanding: _Piece | None = None
+        self._outstanding_text = ""  # its text field as printed, to recognise its echo
         self._started = False
         self._stop_is_ours = False
         self._stale_stops = 0
@@ -174,6 +176,9 @@ class Controller:
             case SynthStarted():
                 self._match_start()
                 return False
+            case SynthEchoed(text=text):
+                self._match_echo(text)
+                return False
             case SynthStopped():
                 self._stop_is_ours = self._match_stop()
                 if self._stop_is_ours:
@@ -242,6 +247,7 @@ class Controller:
         self._outstanding = piece
         self._started = False
         line = protocol.synth_start(self.settings.alias, self.settings.voice, piece.text)
+        self._outstanding_text = line.split("|", 3)[3]
         log.info("say: %s", piece.text)
         self._emit(Send(line))
         seconds = self.settings.synth_timeout + self.settings.synth_seconds_per_char * len(
@@ -315,6 +321,22 @@ class Controller:
         elif self._outstanding is not None and not self._started:
             self._started = True
             self._stale_stops = 0  # the STOPs of older sentences come before this START
+
+    def _match_echo(self, text: str) -> None:
+        """Our outstanding sentence's own line came back: older sentences will never start.
+
+        The host answers a ``SYNTH_START`` with its ``SYNTH_EVENT_START`` right after echoing
+        it, long before a deadline could send the next sentence. So when the echo of the
+        current sentence arrives, an abandoned sentence that has had no START by then had none
+        to come (unknown voice, synthesizer off), and the next START is the current one's. A
+        host that does not echo leaves the cautious counting of :meth:`_match_start` in charge.
+        """
+        if self._outstanding is not None and not self._started and text == self._outstanding_text:
+            if self._unstarted:
+                log.debug(
+                    "echo of the current sentence: %d older ones never started", self._unstarted
+                )
+            self._unstarted = 0
 
     def _match_stop(self) -> bool:
         """Decide whether a SYNTH_EVENT_STOP for our alias ends our outstanding sentence.

@@ -74,6 +74,18 @@ class SynthStopped:
 
 
 @dataclass(frozen=True, slots=True)
+class SynthEchoed:
+    """A ``SYNTH_START`` for our model alias came back on stdin (the host echoes every line).
+
+    ``text`` is its text field. The host's own ``SYNTH_EVENT_START`` for a sentence follows the
+    echo of that sentence's line, so an echo tells which sentence the next START belongs to.
+    """
+
+    text: str
+    trigger = "synth_echoed"
+
+
+@dataclass(frozen=True, slots=True)
 class Deadline:
     """A deadline armed with :class:`Arm` has passed (and was not disarmed)."""
 
@@ -93,6 +105,7 @@ Event = (
     | StreamError
     | SynthStarted
     | SynthStopped
+    | SynthEchoed
     | Deadline
 )
 
@@ -120,6 +133,8 @@ def event_from_message(msg: Message, alias: str) -> Event | None:
         return SynthStarted()
     if msg.type == "SYNTH_EVENT_STOP" and msg.arg(0) == alias:
         return SynthStopped()
+    if msg.type == "SYNTH_START" and msg.arg(0) == alias and len(msg.args) >= 3:
+        return SynthEchoed("|".join(msg.args[2:]))
     return None
 
 
