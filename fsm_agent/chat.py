@@ -15,17 +15,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
-import shlex
 import shutil
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TextIO
 
-from fsm_agent.config import ConfigError, Settings, require_llm_access
+from fsm_agent.config import Settings, require_llm_access
 from fsm_agent.controller import Controller
 from fsm_agent.events import Command, Event, SpeechStart, TurnDone, Utterance
 from fsm_agent.llm import Backend, Messages, ReplyStream, make_backend
@@ -33,6 +30,8 @@ from fsm_agent.logs import setup_logging
 from fsm_agent.record import attach as attach_recorder
 from fsm_agent.runtime import QUIT, Runtime
 from fsm_agent.term import Palette, ansi_terminal, utf8_output, wants_color
+from fsm_agent.terminal_host import TerminalHost
+from fsm_agent.tts import TtsProgram, find_tts, tts_from_command
 
 log = logging.getLogger("fsm_agent.chat")
 
@@ -54,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--speak",
         action="store_true",
-        help="say each sentence with a local text-to-speech program (espeak-ng by default)",
+        help="say each sentence with a local text-to-speech program: espeak-ng, espeak, "
+        "spd-say, say (macOS) or PowerShell (Windows), the first found",
     )
     parser.add_argument(
         "--tts-command",
@@ -241,120 +241,21 @@ class _TeeStream:
         self._stream.close()
 
 
-# ---- the host that stands in for MMDAgent-EX ------------------------------------------------
+# ---- the text-to-speech program ------------------------------------------------------------
 
 
-def tts_command(args: argparse.Namespace) -> list[str] | None:
-    """Return the text-to-speech command line (without the text), or None without ``--speak``.
+def tts_command(args: argparse.Namespace) -> TtsProgram | None:
+    """Return the text-to-speech program, or None without ``--speak`` and ``--tts-command``.
 
     Raises:
-        ConfigError: When the program cannot be found.
+        ConfigError: When the program cannot be found (one line: what to install).
 
     """
-    if not args.speak and not args.tts_command:
-        return None
     if args.tts_command:
-        words = shlex.split(args.tts_command, posix=os.name != "nt")
-        if not words or shutil.which(words[0]) is None:
-            raise ConfigError(f"--tts-command: cannot find the program {words[:1] or ['']}")
-        return words
-    program = shutil.which("espeak-ng")
-    if program is None:
-        raise ConfigError(
-            "--speak needs espeak-ng on PATH (https://github.com/espeak-ng/espeak-ng); "
-            "or name another program with --tts-command"
-        )
-    return [program]
-
-
-def _espeak_voice(text: str) -> list[str]:
-    """Pick an espeak-ng voice from the script of the sentence."""
-    if any("\u3040" <= ch <= "\u30ff" for ch in text):
-        return ["-v", "ja"]
-    if any("\uac00" <= ch <= "\ud7af" for ch in text):
-        return ["-v", "ko"]
-    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
-        return ["-v", "cmn"]
-    return []
-
-
-class TerminalHost:
-    """Acts as MMDAgent-EX for the chat: shows or speaks each sentence, then reports its end.
-
-    Called on the runtime's loop thread with every line the controller prints; answers by
-    posting host lines back, as the real host would.
-
-    Args:
-        alias: Our model alias.
-        screen: Where sentences are shown.
-        post: The runtime's ``post``.
-        command: The text-to-speech command, or None to only show the sentences.
-
-    """
-
-    def __init__(
-        self,
-        alias: str,
-        screen: Screen,
-        post: Callable[[object], None],
-        command: list[str] | None,
-    ) -> None:
-        self.alias = alias
-        self.screen = screen
-        self.post = post
-        self.command = command
-        self._speaking: subprocess.Popen[bytes] | None = None
-
-    def write(self, line: str) -> None:
-        """Take one line the controller printed."""
-        kind, _, rest = line.partition("|")
-        if kind == "SYNTH_START":
-            alias, _, rest = rest.partition("|")
-            _voice, _, text = rest.partition("|")
-            if alias == self.alias:
-                self._start(text)
-        elif kind == "SYNTH_STOP" and rest == self.alias:
-            process = self._speaking
-            if process is not None and process.poll() is None:
-                process.terminate()  # its waiter posts the late SYNTH_EVENT_STOP, as the host does
-
-    def _start(self, text: str) -> None:
-        self.screen.sentence(text)
-        self._line("SYNTH_EVENT_START")
-        if self.command is None:
-            self._line("SYNTH_EVENT_STOP")
-            return
-        words = [*self.command]
-        if len(self.command) == 1 and os.path.basename(self.command[0]).startswith("espeak"):
-            words += _espeak_voice(text)
-        # A leading space keeps a sentence like "-5 degrees" from being read as an option.
-        words.append(" " + text if text.startswith("-") else text)
-        try:
-            process = subprocess.Popen(
-                words,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        except OSError as exc:
-            log.warning("cannot run %s: %s", words[0], exc)
-            self._line("SYNTH_EVENT_STOP")
-            return
-        self._speaking = process
-        threading.Thread(target=self._wait, args=(process,), daemon=True).start()
-
-    def _wait(self, process: subprocess.Popen[bytes]) -> None:
-        process.wait()
-        self._line("SYNTH_EVENT_STOP")
-
-    def _line(self, kind: str) -> None:
-        self.post(f"{kind}|{self.alias}\n".encode())
-
-    def close(self) -> None:
-        """Stop any speech still going."""
-        process = self._speaking
-        if process is not None and process.poll() is None:
-            process.terminate()
+        return tts_from_command(args.tts_command)
+    if not args.speak:
+        return None
+    return find_tts()
 
 
 # ---- the conversation -----------------------------------------------------------------------
@@ -374,7 +275,7 @@ class Chat:
     def __init__(
         self,
         settings: Settings,
-        tts: list[str] | None,
+        tts: TtsProgram | None,
         token_delay: float,
         out: TextIO,
     ) -> None:
@@ -386,7 +287,7 @@ class Chat:
         self.controller = ChatController(self.settings)
         self.controller.on_turn_done = self._turn_done
         backend = TeeBackend(make_backend(self.settings, token_delay), self.screen)
-        self.host = TerminalHost(self.settings.alias, self.screen, self._post, tts)
+        self.host = TerminalHost(self.settings.alias, self.screen.sentence, self._post, tts)
         self.runtime = Runtime(self.controller, backend, self.host.write)
         self.recorder = attach_recorder(self.runtime, self.settings, "chat")
         self._done = threading.Event()

@@ -9,8 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
+from fsm_agent import tts
 from fsm_agent.testing import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,14 +130,59 @@ def test_speak_waits_for_each_sentence(tmp_path: Path) -> None:
     ]
 
 
-def test_speak_without_espeak_is_one_line(tmp_path: Path) -> None:
+def test_speak_without_any_tts_program_is_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": str(tmp_path)}
     result = chat("hi\n", "--backend", "echo", "--speak", env=env)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "fsm-agent: error: --speak needs espeak-ng on PATH "
-        "(https://github.com/espeak-ng/espeak-ng); or name another program with --tts-command"
+    assert result.stderr.strip().splitlines() == [f"fsm-agent: error: {tts.NOT_FOUND}"]
+
+
+OVERLAP_TTS = """\
+import os, sys, time
+from pathlib import Path
+import psutil
+log, text = Path(sys.argv[1]), sys.argv[2]
+lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+with log.open("a", encoding="utf-8") as f:
+    f.write(f"start {os.getpid()} {text}\\n")
+    for line in lines:  # is an earlier sentence still being said?
+        pid = int(line.split()[1])
+        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            f.write(f"overlap {pid} {text}\\n")
+time.sleep(60)  # far longer than the synth deadline: the controller gives up on each
+"""
+
+
+def test_speak_cuts_a_sentence_off_when_the_next_one_starts(tmp_path: Path) -> None:
+    """After a speech deadline, as with MMDAgent-EX, the late sentence is cut off: no overlap.
+
+    Before, the old sentence went on under the new one, and its late SYNTH_EVENT_STOP released
+    the sentence after that early.
+    """
+    log = tmp_path / "spoken.txt"
+    tts_script = tmp_path / "tts.py"
+    tts_script.write_text(OVERLAP_TTS, encoding="utf-8")
+    replies = tmp_path / "replies.txt"
+    replies.write_text("One here. Two here. Three here. Four.\n", encoding="utf-8")
+    command = f"{Path(sys.executable).as_posix()} {tts_script.as_posix()} {log.as_posix()}"
+    result = chat(
+        "go\n",
+        *("--backend", f"script:{replies}", "--tts-command", command),
+        *("--synth-timeout", "1", "--synth-seconds-per-char", "0"),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line.split(" ", 2) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert [text for kind, _pid, text in rows if kind == "start"] == [
+        "One here.",
+        "Two here.",
+        "Three here.",
+        "Four.",
     ]
+    assert [row for row in rows if row[0] == "overlap"] == []
+    for _kind, pid, _text in rows:  # the last sentence was ended when the chat left
+        assert not psutil.pid_exists(int(pid)) or (
+            psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE
+        )
 
 
 def test_chat_record_replays_the_same(tmp_path: Path) -> None:
