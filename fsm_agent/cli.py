@@ -33,7 +33,8 @@ SYNTH_EVENT_STOP. In the content's .mdf:
 
 Settings come from defaults, then --config FILE (TOML, keys named like the flags with
 underscores), then the environment (OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL,
-FSM_AGENT_<SETTING>), then flags.
+FSM_AGENT_<SETTING>), then flags; a later source wins. The system prompt and the prompt
+file are one setting: whichever a later source gives replaces both from earlier sources.
 """
 
 EPILOG = """\
@@ -78,13 +79,19 @@ def _settings_parser() -> argparse.ArgumentParser:
         default=S,
         help="sentence rules: auto (default, mixed text), ja, en, zh, ko, de, fr, es, ru, it",
     )
-    g.add_argument("--system-prompt", default=S, metavar="TEXT", help="the system prompt")
+    g.add_argument(
+        "--system-prompt",
+        default=S,
+        metavar="TEXT",
+        help="the system prompt; replaces a prompt file given in the TOML file or environment",
+    )
     g.add_argument(
         "--prompt-file",
         type=Path,
         default=S,
         metavar="FILE",
-        help="read the system prompt from FILE",
+        help="read the system prompt from FILE (UTF-8); replaces a system prompt given in the "
+        "TOML file or environment; not together with --system-prompt",
     )
     g.add_argument(
         "--history-turns", type=int, default=S, metavar="N", help="turns kept (default: 20)"
@@ -101,17 +108,23 @@ def _settings_parser() -> argparse.ArgumentParser:
         type=float,
         default=S,
         metavar="SEC",
-        help="base wait for SYNTH_EVENT_STOP; grows by --synth-seconds-per-char (default: 5)",
+        help="base wait for SYNTH_EVENT_STOP; grows by --synth-seconds-per-char "
+        "(default: 5, at most 3600)",
     )
     g.add_argument(
-        "--synth-seconds-per-char", type=float, default=S, metavar="SEC", help="(default: 0.25)"
+        "--synth-seconds-per-char",
+        type=float,
+        default=S,
+        metavar="SEC",
+        help="added to that wait for each character of the sentence, so a long sentence is "
+        "not cut short (default: 0.25)",
     )
     g.add_argument(
         "--stream-timeout",
         type=float,
         default=S,
         metavar="SEC",
-        help="LLM silence before a turn fails (default: 30)",
+        help="LLM silence before a turn fails (default: 30, at most 3600)",
     )
     g.add_argument(
         "--max-retries", type=int, default=S, metavar="N", help="LLM request retries (default: 1)"
@@ -158,7 +171,13 @@ def _settings_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--log-file", type=Path, default=S, metavar="FILE", help="also log to FILE (UTF-8)"
     )
-    g.add_argument("--log-level", choices=LOG_LEVELS, default=S, help="(default: info)")
+    g.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        default=S,
+        help="how much to log: debug adds every state change and ignored line (default: info)",
+    )
     g.add_argument(
         "--record",
         type=Path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -12,6 +13,13 @@ from typing import Any, Literal
 BargeIn = Literal["final", "start", "never"]
 BARGE_IN_CHOICES: tuple[str, ...] = ("final", "start", "never")
 LOG_LEVELS: tuple[str, ...] = ("debug", "info", "warning", "error")
+MAX_SECONDS = 3600.0
+"""The longest timeout a setting may ask for; more is a typo, and ``inf`` would crash the loop."""
+MAX_SECONDS_PER_CHAR = 60.0
+"""The most ``synth_seconds_per_char`` may add for each character."""
+MAX_ALIAS_BYTES = 100
+"""Longest model or voice alias (UTF-8 bytes); a sentence must still fit on the line after it."""
+_PROMPT_KEYS = ("system_prompt", "prompt_file")
 
 DEFAULT_PROMPT = (
     "You are a friendly character who talks with people by voice. Answer in the language the "
@@ -120,12 +128,18 @@ def _coerce(name: str, value: Any) -> Any:
         if "int" in kind:
             if isinstance(value, bool):
                 raise ValueError(value)
+            if isinstance(value, float) and not value.is_integer():
+                raise ConfigError(f"{name}: {value!r} is not a whole number")
             return int(value)
         if "float" in kind:
+            if isinstance(value, bool):
+                raise ValueError(value)
             return float(value)
         if "Path" in kind:
-            return Path(str(value))
-    except ValueError:
+            return Path(str(value)) if str(value) else None
+    except ConfigError:
+        raise
+    except (ValueError, OverflowError):
         raise ConfigError(f"{name}: {value!r} is not a valid {kind}") from None
     return str(value)
 
@@ -138,15 +152,25 @@ def _validate(s: Settings) -> Settings:
     if s.log_level.lower() not in LOG_LEVELS:
         raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {s.log_level!r}")
     for name in ("synth_timeout", "stream_timeout"):
-        if getattr(s, name) <= 0:
-            raise ConfigError(f"{name} must be more than 0 seconds")
-    for name in ("history_turns", "history_tokens", "max_retries", "synth_seconds_per_char"):
+        value = getattr(s, name)
+        if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
+            raise ConfigError(f"{name} must be more than 0 and at most {MAX_SECONDS:g} seconds")
+    if not (
+        math.isfinite(s.synth_seconds_per_char)
+        and 0 <= s.synth_seconds_per_char <= MAX_SECONDS_PER_CHAR
+    ):
+        raise ConfigError(
+            f"synth_seconds_per_char must be from 0 to {MAX_SECONDS_PER_CHAR:g} seconds"
+        )
+    if s.temperature is not None and not math.isfinite(s.temperature):
+        raise ConfigError("temperature must be a finite number")
+    for name in ("history_turns", "history_tokens", "max_retries"):
         if getattr(s, name) < 0:
             raise ConfigError(f"{name} must not be negative")
     if s.max_reply_chars < 1:
         raise ConfigError("max_reply_chars must be at least 1")
-    if not s.alias.strip() or not s.voice.strip():
-        raise ConfigError("alias and voice must not be empty")
+    for name in ("alias", "voice"):
+        _check_alias(name, getattr(s, name))
     from fsm_agent.segmenter import available_languages  # the rules live with the segmenter
 
     if s.lang not in available_languages():
@@ -154,6 +178,23 @@ def _validate(s: Settings) -> Settings:
     if not (s.backend in ("openai", "echo") or s.backend.startswith("script:")):
         raise ConfigError(f"backend must be openai, echo or script:FILE, not {s.backend!r}")
     return s
+
+
+def _check_alias(name: str, value: str) -> None:
+    """Reject a model or voice alias that could not work.
+
+    One too long would leave no room for the sentence on the line. The model alias also comes
+    back in the host's events and is compared as is: one that sanitizing changes on the way
+    out (a ``|``, a space, a control character) would never match its own SYNTH_EVENT_STOP.
+    """
+    from fsm_agent.protocol import sanitize_field
+
+    if not value.strip():
+        raise ConfigError(f"{name} must not be empty")
+    if len(value.encode("utf-8")) > MAX_ALIAS_BYTES:
+        raise ConfigError(f"{name} must be at most {MAX_ALIAS_BYTES} bytes long")
+    if name == "alias" and (sanitize_field(value) != value or any(c.isspace() for c in value)):
+        raise ConfigError("alias must be one word without '|', spaces or control characters")
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -216,16 +257,44 @@ def load_settings(
 
     """
     env = os.environ if environ is None else environ
-    merged: dict[str, Any] = {}
+    sources: list[tuple[str, dict[str, Any]]] = []
     if config_file is not None:
-        merged.update(read_toml(config_file))
-    merged.update(from_environment(env))
-    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        sources.append((f"{config_file}: system_prompt and prompt_file", read_toml(config_file)))
+    sources.append(("FSM_AGENT_SYSTEM_PROMPT and FSM_AGENT_PROMPT_FILE", from_environment(env)))
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    sources.append(("--system-prompt and --prompt-file", flags))
+    merged = _merge(sources)
     unknown = set(merged) - set(SETTING_NAMES)
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     values = {name: _coerce(name, value) for name, value in merged.items()}
     return _validate(replace(Settings(), **values))
+
+
+def _merge(sources: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Merge sources, later ones winning; the prompt and the prompt file are one setting.
+
+    A source that gives either of them replaces whatever an earlier source gave for both, so
+    ``--system-prompt`` beats a ``prompt_file`` from the TOML file and ``--prompt-file`` beats
+    ``FSM_AGENT_SYSTEM_PROMPT``.
+
+    Args:
+        sources: ``(how the source names the two prompt settings, its values)``, in order.
+
+    Raises:
+        ConfigError: When one source gives both.
+
+    """
+    merged: dict[str, Any] = {}
+    for both, values in sources:
+        given = [key for key in _PROMPT_KEYS if values.get(key) not in (None, "")]
+        if len(given) > 1:
+            raise ConfigError(f"{both} are both given; give only one of them")
+        if given:
+            for key in _PROMPT_KEYS:
+                merged.pop(key, None)
+        merged.update(values)
+    return merged
 
 
 def require_llm_access(settings: Settings, environ: Mapping[str, str] | None = None) -> None:

@@ -67,3 +67,125 @@ def test_environment_values_are_converted() -> None:
     assert s.keep_emoji is True
     with pytest.raises(ConfigError):
         load_settings(environ={"FSM_AGENT_KEEP_EMOJI": "perhaps"})
+
+
+@pytest.mark.parametrize("name", ["synth_timeout", "stream_timeout", "synth_seconds_per_char"])
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 1e300, -1.0])
+def test_non_finite_huge_or_negative_seconds_are_rejected(name: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings(overrides={name: value}, environ={})
+    with pytest.raises(ConfigError, match=name):
+        load_settings(environ={f"FSM_AGENT_{name.upper()}": str(value)})
+
+
+def test_the_largest_sane_seconds_are_accepted() -> None:
+    s = load_settings(
+        overrides={"synth_timeout": 3600, "stream_timeout": 3600, "synth_seconds_per_char": 60},
+        environ={},
+    )
+    assert (s.synth_timeout, s.stream_timeout, s.synth_seconds_per_char) == (3600, 3600, 60)
+
+
+@pytest.mark.parametrize(
+    "toml", ["history_turns = 1.7", "history_tokens = 2.5", "max_retries = true"]
+)
+def test_integer_settings_reject_fractions_and_booleans(tmp_path: Path, toml: str) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError, match=toml.split()[0]):
+        load_settings(cfg, environ={})
+
+
+def test_a_whole_float_is_an_integer(tmp_path: Path) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text("history_turns = 3.0", encoding="utf-8")
+    assert load_settings(cfg, environ={}).history_turns == 3
+
+
+def test_log_level_in_any_case(tmp_path: Path) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text('log_level = "DEBUG"', encoding="utf-8")
+    assert load_settings(cfg, environ={}).log_level.lower() == "debug"
+    assert load_settings(environ={"FSM_AGENT_LOG_LEVEL": "Warning"}).log_level.lower() == "warning"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("alias", "a|b", "alias must be one word"),
+        ("alias", "a b", "alias must be one word"),
+        ("alias", "0\t", "alias must be one word"),
+        ("alias", "0\n", "alias must be one word"),
+        ("alias", "", "alias must not be empty"),
+        ("voice", " ", "voice must not be empty"),
+        ("voice", "v" * 101, "voice must be at most 100 bytes"),
+        ("alias", "あ" * 34, "alias must be at most 100 bytes"),
+        ("voice", "v" * 3000, "voice must be at most 100 bytes"),
+    ],
+)
+def test_aliases_that_could_not_work_are_rejected(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(overrides={name: value}, environ={})
+
+
+def test_the_longest_aliases_still_leave_room_for_a_sentence() -> None:
+    from fsm_agent import protocol
+
+    s = load_settings(overrides={"alias": "a" * 100, "voice": "v" * 100}, environ={})
+    pieces = protocol.speakable_pieces(s.alias, s.voice, "長い文、" * 600)
+    assert len(pieces) > 1
+    for piece in pieces:
+        assert (
+            len(protocol.synth_start(s.alias, s.voice, piece).encode()) <= protocol.MAX_LINE_BYTES
+        )
+
+
+# ---- the system prompt and the prompt file are one setting ---------------------------------
+
+
+@pytest.fixture
+def prompt_file(tmp_path: Path) -> Path:
+    path = tmp_path / "prompt.txt"
+    path.write_text("from the file", encoding="utf-8")
+    return path
+
+
+def _prompt(cfg: Path | None, flags: dict[str, object], env: dict[str, str]) -> str:
+    return load_settings(cfg, flags, env).resolved_prompt()
+
+
+def test_a_later_source_wins_whichever_prompt_key_it_uses(
+    tmp_path: Path, prompt_file: Path
+) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(f"prompt_file = '{prompt_file.name}'", encoding="utf-8")
+    assert _prompt(cfg, {}, {}) == "from the file"
+    assert _prompt(cfg, {"system_prompt": "flag"}, {}) == "flag"
+    assert _prompt(cfg, {}, {"FSM_AGENT_SYSTEM_PROMPT": "env"}) == "env"
+    assert _prompt(cfg, {"system_prompt": "flag"}, {"FSM_AGENT_SYSTEM_PROMPT": "env"}) == "flag"
+    cfg.write_text("system_prompt = 'toml'", encoding="utf-8")
+    env = {"FSM_AGENT_PROMPT_FILE": str(prompt_file)}
+    assert _prompt(cfg, {}, env) == "from the file"
+    assert _prompt(cfg, {"system_prompt": "flag"}, env) == "flag"
+    assert _prompt(None, {"prompt_file": prompt_file}, {"FSM_AGENT_SYSTEM_PROMPT": "env"}) == (
+        "from the file"
+    )
+
+
+@pytest.mark.parametrize("where", ["flags", "environment", "toml"])
+def test_both_prompt_keys_in_one_source_is_an_error(
+    tmp_path: Path, prompt_file: Path, where: str
+) -> None:
+    cfg, flags, env = None, {}, {}
+    if where == "flags":
+        flags = {"system_prompt": "x", "prompt_file": prompt_file}
+        message = "--system-prompt and --prompt-file are both given"
+    elif where == "environment":
+        env = {"FSM_AGENT_SYSTEM_PROMPT": "x", "FSM_AGENT_PROMPT_FILE": str(prompt_file)}
+        message = "FSM_AGENT_SYSTEM_PROMPT and FSM_AGENT_PROMPT_FILE are both given"
+    else:
+        cfg = tmp_path / "agent.toml"
+        cfg.write_text(f"system_prompt = 'x'\nprompt_file = '{prompt_file.name}'", encoding="utf-8")
+        message = "system_prompt and prompt_file are both given"
+    with pytest.raises(ConfigError, match=message):
+        load_settings(cfg, flags, env)

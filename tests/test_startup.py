@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def test_anyscript_path_does_not_import_openai() -> None:
     code = (
@@ -32,6 +34,11 @@ def test_help_explains_every_setting() -> None:
     ):  # fmt: skip
         assert flag in out
     assert "Plugin_AnyScript_Command=fsm-agent" in out
+    flat = " ".join(out.split())
+    assert "--synth-seconds-per-char SEC added to that wait for each character" in flat
+    assert "--log-level {debug,info,warning,error} how much to log" in flat
+    assert "not together with --system-prompt" in flat
+    assert "replaces both from earlier sources" in flat
 
 
 def test_bad_setting_is_one_line_not_a_traceback() -> None:
@@ -42,7 +49,37 @@ def test_bad_setting_is_one_line_not_a_traceback() -> None:
         stdin=subprocess.DEVNULL,
     )
     assert out.returncode == 2
-    assert out.stderr.strip() == "fsm-agent: error: synth_timeout must be more than 0 seconds"
+    assert out.stderr.strip() == (
+        "fsm-agent: error: synth_timeout must be more than 0 and at most 3600 seconds"
+    )
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--synth-timeout", "inf"],
+        ["--synth-timeout", "1e300"],
+        ["--synth-timeout", "nan"],
+        ["--stream-timeout", "nan"],
+        ["--stream-timeout", "inf"],
+        ["--synth-seconds-per-char", "nan"],
+        ["--synth-seconds-per-char", "1e300"],
+        ["--alias", "a|b"],
+        ["--voice", "v" * 99 + "vv"],
+    ],
+)
+def test_unusable_numbers_and_aliases_are_one_line_errors(flags: list[str]) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "fsm_agent", *flags],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "OPENAI_API_KEY": "sk-unused"},
+        timeout=60,
+    )
+    assert out.returncode == 2, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert out.stderr.startswith("fsm-agent: error: ")
 
 
 def test_no_key_and_no_base_url_is_a_clear_error_not_a_silent_avatar() -> None:
