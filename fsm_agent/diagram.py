@@ -160,7 +160,7 @@ def render(fmt: str, path: Path | None = None) -> bytes:
 
     Args:
         fmt: One of :data:`FORMATS`.
-        path: Where to write; None only returns the bytes.
+        path: Where to write (its directory must exist); None only returns the bytes.
 
     Returns:
         The drawing: UTF-8 text for mermaid, dot and svg; PNG bytes for png.
@@ -169,6 +169,7 @@ def render(fmt: str, path: Path | None = None) -> bytes:
         MissingTool: If the format needs the graphviz package or the dot program and it is
             not installed.
         ValueError: For an unknown format.
+        OSError: If ``path`` cannot be written.
 
     """
     if fmt not in FORMATS:
@@ -190,9 +191,72 @@ def render(fmt: str, path: Path | None = None) -> bytes:
                 f"{fmt} output needs the Graphviz 'dot' program ({_GET_DOT})"
             ) from exc
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return data
+
+
+# ---- the command --------------------------------------------------------------------------
+
+EXTENSIONS: dict[str, str] = {
+    ".mmd": "mermaid",
+    ".mermaid": "mermaid",
+    ".md": "mermaid",
+    ".dot": "dot",
+    ".gv": "dot",
+    ".svg": "svg",
+    ".png": "png",
+}
+"""The format a file name implies (``.md`` gets the Mermaid text inside a fenced block)."""
+
+STDOUT = Path("-")
+
+
+class OutputError(ValueError):
+    """The output path or format cannot be used; the message says why in one line."""
+
+
+def choose(fmt: str | None, path: Path | None) -> tuple[str, Path | None]:
+    """Decide the format and where to write it from ``--format`` and ``-o``.
+
+    The format comes from ``--format``, else from the file's extension, else Mermaid. Images
+    go to ``controller.svg``/``controller.png`` without ``-o``; ``-o -`` is standard output.
+
+    Args:
+        fmt: ``--format``, or None when not given.
+        path: ``-o``, or None when not given.
+
+    Returns:
+        The format, and the file to write (None: standard output).
+
+    Raises:
+        OutputError: When ``--format`` contradicts the extension, the extension means no
+            format, or the path cannot be a file to write.
+
+    """
+    implied: str | None = None
+    if path is not None and path != STDOUT and path.suffix:
+        implied = EXTENSIONS.get(path.suffix.lower())
+        if implied is None:
+            known = ", ".join(EXTENSIONS)
+            if fmt is None:
+                raise OutputError(
+                    f"cannot tell the format from {path.name!r}: name it {known}, or give --format"
+                )
+        elif fmt is not None and fmt != implied:
+            raise OutputError(
+                f"--format {fmt} contradicts -o {path}, whose name means {implied}: "
+                "drop --format or rename the file"
+            )
+    chosen = fmt or implied or "mermaid"
+    if path is None:
+        return chosen, Path(f"controller.{chosen}") if chosen in ("svg", "png") else None
+    if path == STDOUT:
+        return chosen, None
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a directory; name a file in it")
+    if not path.parent.is_dir():
+        raise OutputError(f"cannot write {path}: the directory {path.parent} does not exist")
+    return chosen, path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -200,8 +264,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         choices=FORMATS,
-        default="mermaid",
-        help="mermaid (default, needs nothing), dot, svg or png (these need Graphviz)",
+        default=None,
+        help="mermaid (needs nothing), dot (needs the graphviz package), svg or png (need "
+        "Graphviz too); default: from the -o file name (.mmd .md .dot .gv .svg .png), else mermaid",
     )
     parser.add_argument(
         "-o",
@@ -209,24 +274,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="PATH",
         default=None,
-        help="write here (default: stdout for mermaid and dot, controller.svg/.png for images)",
+        help="write here; '-' is stdout (default: stdout for mermaid and dot, "
+        "controller.svg/.png for images)",
     )
 
 
 def main(args: argparse.Namespace) -> int:
-    """Write the diagram; 1 with a one-line message when a needed tool is missing."""
-    fmt: str = args.format
-    path: Path | None = args.output
-    if path is None and fmt in ("svg", "png"):
-        path = Path(f"controller.{fmt}")
+    """Write the diagram; 1 with a one-line message when it cannot."""
     try:
-        data = render(fmt, path)
-    except MissingTool as exc:
+        fmt, path = choose(args.format, args.output)
+        data = render(fmt)
+        if fmt == "mermaid" and path is not None and path.suffix.lower() == ".md":
+            data = b"```mermaid\n" + data + b"```\n"
+        if path is None and fmt == "png":
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        elif path is None:
+            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
+        else:
+            path.write_bytes(data)
+    except (MissingTool, OutputError) as exc:
         print(f"fsm-agent diagram: {exc}", file=sys.stderr)
         return 1
-    if path is None:
-        sys.stdout.write(data.decode("utf-8"))
-        sys.stdout.flush()
-    else:
+    except OSError as exc:
+        print(
+            f"fsm-agent diagram: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return 1
+    if path is not None:
         print(f"wrote {path}", file=sys.stderr)
     return 0

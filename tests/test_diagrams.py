@@ -91,9 +91,90 @@ def test_mermaid_goes_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_mermaid_to_a_file(tmp_path: Path) -> None:
-    out = tmp_path / "sub" / "m.mmd"
+    out = tmp_path / "m.mmd"
     assert cli.main(["diagram", "--format", "mermaid", "-o", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == diagram.to_mermaid()
+
+
+def _needs(fmt: str) -> None:
+    problem = diagram.missing(fmt)
+    if problem:
+        pytest.skip(problem)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("c.mmd", "mermaid"), ("c.gv", "dot"), ("C.DOT", "dot"), ("c.svg", "svg"), ("c", "mermaid")],
+)
+def test_the_format_follows_the_file_name(name: str, fmt: str, tmp_path: Path) -> None:
+    _needs(fmt)
+    out = tmp_path / name
+    assert cli.main(["diagram", "-o", str(out)]) == 0
+    data = out.read_bytes()
+    if fmt == "mermaid":
+        assert data.decode("utf-8") == diagram.to_mermaid()
+    elif fmt == "dot":
+        assert data.decode("utf-8") == diagram.to_dot()
+    else:
+        assert _labels(data) == _labels(diagram.render("svg"))
+
+
+def test_png_by_its_name(tmp_path: Path) -> None:
+    _needs("png")
+    out = tmp_path / "c.png"
+    assert cli.main(["diagram", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_markdown_gets_a_fenced_mermaid_block(tmp_path: Path) -> None:
+    out = tmp_path / "controller.md"
+    assert cli.main(["diagram", "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == f"```mermaid\n{diagram.to_mermaid()}```\n"
+
+
+def test_dash_is_stdout(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["diagram", "-o", "-"]) == 0
+    assert capsys.readouterr().out == diagram.to_mermaid()
+    assert list(tmp_path.iterdir()) == []  # no file named "-"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--format", "mermaid", "-o", "{dir}/x.svg"], "--format mermaid contradicts -o"),
+        (["--format", "svg", "-o", "{dir}/x.mmd"], "--format svg contradicts -o"),
+        (["-o", "{dir}/x.jpg"], "cannot tell the format from 'x.jpg'"),
+        (["-o", "{dir}"], "it is a directory"),
+        (["-o", "{dir}/missing/x.mmd"], "does not exist"),
+        (["-o", "{dir}/file.txt/x.mmd"], "does not exist"),
+    ],
+)
+def test_bad_output_is_one_line_and_writes_nothing(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "file.txt").write_text("not a directory", encoding="utf-8")
+    before = sorted(tmp_path.rglob("*"))
+    assert cli.main(["diagram", *(f.format(dir=tmp_path) for f in flags)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.splitlines()) == 1 and message in captured.err, captured.err
+    assert captured.err.startswith("fsm-agent diagram: ")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_write_error_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def refuse(self: Path, data: bytes) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "write_bytes", refuse)
+    assert cli.main(["diagram", "-o", str(tmp_path / "x.mmd")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"fsm-agent diagram: cannot write {tmp_path / 'x.mmd'}: Permission denied\n"
 
 
 @pytest.mark.parametrize("fmt", ["svg", "png"])
