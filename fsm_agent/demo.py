@@ -1,8 +1,9 @@
 """``fsm-agent demo``: the real controller and runtime against a simulated MMDAgent-EX; no key.
 
 A scripted user talks to the avatar three times (Japanese, English, then a Japanese barge-in
-while the English reply is being spoken). The replies stream from the offline backend
-(``fsm_agent.llm``) in token-sized pieces at a realistic pace; the project's host simulator
+while the English reply is being spoken). The replies (built in, or ``--backend echo`` /
+``--backend script:FILE``) stream from the offline backend (``fsm_agent.llm``) in token-sized
+pieces at a realistic pace, or arrive whole with ``--no-stream``; the project's host simulator
 (``fsm_agent.host_sim``, driven in real time by ``fsm_agent.host_loop``) speaks each sentence for
 a time that grows with its length, echoes our lines back, and lets another character talk in
 between, as MMDAgent-EX does. Every message is shown as it happens, and the demo fails if the
@@ -18,13 +19,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
-from fsm_agent.config import Settings
+from fsm_agent.config import ConfigError, Settings
 from fsm_agent.controller import Controller
 from fsm_agent.host_loop import HostLoop, runtime_delivery
 from fsm_agent.host_sim import HostSim, Violation
-from fsm_agent.llm import Messages, OfflineBackend
+from fsm_agent.llm import Messages, OfflineBackend, ScriptedReplies, echo_reply
 from fsm_agent.logs import setup_logging
 from fsm_agent.record import attach as attach_recorder
 from fsm_agent.runtime import QUIT, Runtime
@@ -58,16 +60,61 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # ---- the LLM and the host: the project's offline backend and host simulator -----------------
 
 
-def demo_backend(scale: float, notify: Callable[[str], None], seed: int = 1) -> OfflineBackend:
-    """The built-in replies of :data:`REPLIES`, streamed at a realistic pace.
+Reply = Callable[[Messages], str]
+"""Makes the reply text for a request's messages."""
 
-    Pieces come 30-60 ms apart after a first-token wait of 350 ms, and ``notify`` is told when a
-    request is sent, when its first piece arrives and how its stream ended.
+
+def builtin_reply(messages: Messages) -> str:
+    """The reply of :data:`REPLIES` to the last user message (others are echoed)."""
+    user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    return REPLIES.get(user, f"You said: {user}")
+
+
+def demo_replies(settings: Settings, backend_given: bool) -> Reply:
+    """Where the demo's replies come from: built in, ``echo``, or ``script:FILE``.
+
+    Args:
+        settings: ``settings.backend`` names the source; ``openai`` (the default) means the
+            built-in replies, as the demo never calls a server.
+        backend_given: Whether ``--backend`` was on the command line.
+
+    Raises:
+        ConfigError: For ``--backend openai`` given on purpose, or an unreadable script.
+
+    """
+    if settings.backend == "echo":
+        return echo_reply
+    if settings.backend.startswith("script:"):
+        return ScriptedReplies(Path(settings.backend[len("script:") :]))
+    if backend_given:
+        raise ConfigError(
+            "demo calls no server: --backend takes echo or script:FILE (or leave it out for "
+            "the built-in replies)"
+        )
+    return builtin_reply
+
+
+def demo_backend(
+    scale: float,
+    notify: Callable[[str], None],
+    seed: int = 1,
+    *,
+    reply: Reply = builtin_reply,
+    whole: bool = False,
+) -> OfflineBackend:
+    """The demo's replies, streamed at a realistic pace.
+
+    Pieces come 30-60 ms apart after a first-token wait of 350 ms (with ``whole``, the reply
+    comes as one piece after that wait, as from a server without streaming), and ``notify`` is
+    told when a request is sent, when its first piece arrives and how its stream ended.
 
     Args:
         scale: Multiplies every delay.
         notify: Shows one line of LLM news.
         seed: Seeds the jitter.
+        reply: Makes each reply (default: :func:`builtin_reply`).
+        whole: Deliver each reply whole (``--no-stream``); it is still spoken sentence by
+            sentence.
 
     Returns:
         The backend.
@@ -75,22 +122,23 @@ def demo_backend(scale: float, notify: Callable[[str], None], seed: int = 1) -> 
     """
     jitter = random.Random(seed)
 
-    def reply(messages: Messages) -> str:
-        user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-        notify("request sent")
-        return REPLIES.get(user, f"You said: {user}")
+    def reply_to(messages: Messages) -> str:
+        notify("request sent (no streaming: the reply comes whole)" if whole else "request sent")
+        return reply(messages)
 
     def pace(index: int) -> float:
         return (0.35 if index == 0 else jitter.uniform(0.03, 0.06)) * scale
 
     def on_piece(index: int, piece: str) -> None:
-        if index == 0:
+        if whole:
+            notify(f"the whole reply: {len(piece)} characters")
+        elif index == 0:
             notify(f"first piece: {piece!r}")
 
     def on_end(pieces: int, complete: bool) -> None:
         notify(f"reply complete: {pieces} pieces" if complete else "stream closed (cancelled)")
 
-    return OfflineBackend(reply, pace=pace, on_piece=on_piece, on_end=on_end)
+    return OfflineBackend(reply_to, whole=whole, pace=pace, on_piece=on_piece, on_end=on_end)
 
 
 def demo_host(scale: float) -> HostSim:
@@ -163,18 +211,26 @@ class Demo:
     """The scripted conversation.
 
     Args:
-        settings: The controller's configuration.
+        settings: The controller's configuration (``no_stream``: replies come whole).
         scale: 1.0 for real time, smaller to run faster.
         out: Where the transcript goes.
+        reply: Makes each reply (default: the built-in ones).
 
     """
 
-    def __init__(self, settings: Settings, scale: float, out: TextIO) -> None:
+    def __init__(
+        self, settings: Settings, scale: float, out: TextIO, reply: Reply = builtin_reply
+    ) -> None:
         self.settings = settings
         self.scale = scale
         self.controller = Controller(settings)
         self.transcript = Transcript(out, Palette(wants_color(out)), settings.alias)
-        backend = demo_backend(scale, lambda text: self.transcript.show("llm", text, "magenta"))
+        backend = demo_backend(
+            scale,
+            lambda text: self.transcript.show("llm", text, "magenta"),
+            reply=reply,
+            whole=settings.no_stream,
+        )
         self.runtime = Runtime(self.controller, backend, lambda line: None)
         self.sim = demo_host(scale)
         self.host = HostLoop(runtime_delivery(self.runtime.post), self.sim)
@@ -218,12 +274,13 @@ class Demo:
 
             turns, sent = self._idle_count, len(self._sent)
             self._user_says(USER_2)
-            self._wait_for(lambda: len(self._sent) > sent)
+            # (A reply of one sentence, from --backend echo or a script, may end the turn first.)
+            self._wait_for(lambda: len(self._sent) > sent or self._idle_count > turns)
             # Another character (say, from the content's .fst) talks at the same time.
             self.host.send("SYNTH_EVENT_START|1")
             self._pause(0.5)
             self.host.send("SYNTH_EVENT_STOP|1")
-            self._wait_for(lambda: len(self._sent) > sent + 1)
+            self._wait_for(lambda: len(self._sent) > sent + 1 or self._idle_count > turns)
             self._pause(1.5)  # halfway through the second sentence, the user speaks up
 
             turns = self._idle_count
@@ -279,10 +336,11 @@ def main(args: argparse.Namespace) -> int:
     from fsm_agent.cli import settings_from_args
 
     settings = settings_from_args(args)
+    reply = demo_replies(settings, "backend" in vars(args))
     level = settings.log_level if "log_level" in vars(args) else "warning"
     setup_logging(level, settings.log_file)
     out = utf8_output(sys.stdout)
-    demo = Demo(settings, 1 / 15 if args.fast else 1.0, out)
+    demo = Demo(settings, 1 / 15 if args.fast else 1.0, out, reply)
     status = demo.run()
     if demo.transcript.broken:
         # `fsm-agent demo | head`: keep the interpreter quiet about the closed pipe at exit.

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fsm_agent.config import Settings
-from fsm_agent.demo import USER_3, Demo, demo_backend, demo_host
+from fsm_agent.config import ConfigError, Settings
+from fsm_agent.demo import REPLIES, USER_3, Demo, demo_backend, demo_host, demo_replies
 from fsm_agent.host_loop import HostLoop
 from fsm_agent.llm import OfflineStream
 from fsm_agent.term import Palette, wants_color
@@ -211,3 +211,85 @@ def test_no_colour_off_a_terminal_or_with_no_color(monkeypatch: pytest.MonkeyPat
     assert not wants_color(sys.__stdout__)  # type: ignore[arg-type]
     assert Palette(False)("x", "bold") == "x"
     assert Palette(True)("x", "bold") == "\x1b[1mx\x1b[0m"
+
+
+# ---- --no-stream and --backend ------------------------------------------------------------
+
+
+def llm_news(out: str) -> list[str]:
+    return [text for label, text in rows(out) if label == "llm"]
+
+
+def sent_lines(out: str) -> list[str]:
+    return [text for label, text in rows(out) if label == "agent->host"]
+
+
+def test_no_stream_delivers_each_reply_whole_and_still_splits_it() -> None:
+    result = run_demo("--no-stream")
+    assert result.returncode == 0, result.stderr
+    news = llm_news(result.stdout)
+    requests = [n for n in news if n.startswith("request sent")]
+    assert requests == ["request sent (no streaming: the reply comes whole)"] * 3
+    assert [n for n in news if n.startswith("reply complete")] == ["reply complete: 1 pieces"] * 3
+    assert not any(n.startswith("first piece") for n in news)
+    sent = sent_lines(result.stdout)
+    assert sent[:3] == [  # one reply, arrived at once, spoken sentence by sentence
+        "SYNTH_START|0|mei_voice_normal|こんにちは！",
+        "SYNTH_START|0|mei_voice_normal|今日は晴れて、気温は23.5度くらいになりそうです。",
+        "SYNTH_START|0|mei_voice_normal|散歩にぴったりの一日ですね。",
+    ]
+    assert "SYNTH_STOP|0" in sent  # the barge-in still happens
+    assert result.stdout.rstrip().endswith("no rule broken")
+
+
+def test_script_backend_gives_the_replies(tmp_path: Path) -> None:
+    script = tmp_path / "replies.txt"
+    script.write_text("Hello there. How are you?\n---\nShort one.\n---\nBye.\n", encoding="utf-8")
+    result = run_demo("--backend", f"script:{script}")
+    assert result.returncode == 0, result.stderr
+    assert sent_lines(result.stdout) == [
+        "SYNTH_START|0|mei_voice_normal|Hello there.",
+        "SYNTH_START|0|mei_voice_normal|How are you?",
+        "SYNTH_START|0|mei_voice_normal|Short one.",  # one sentence: the turn ends before
+        "SYNTH_START|0|mei_voice_normal|Bye.",  # the scripted user speaks up again
+    ]
+    history = [text for label, text in rows(result.stdout) if label == "history"]
+    assert history[1:] == [
+        "user: こんにちは。今日はどんな一日になりそう？",
+        "AI: Hello there. How are you?",
+        "user: Can you tell me about Tokyo in English?",
+        "AI: Short one.",
+        f"user: {USER_3}",
+        "AI: Bye.",
+    ]
+
+
+def test_echo_backend_repeats_the_user() -> None:
+    result = run_demo("--backend", "echo", "--no-stream")
+    assert result.returncode == 0, result.stderr
+    assert f"SYNTH_START|0|mei_voice_normal|You said: {USER_3}" in sent_lines(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--backend", "openai"], "demo calls no server: --backend takes echo or script:FILE"),
+        (["--backend", "script:no-such-file.txt"], "cannot read the reply script"),
+    ],
+)
+def test_a_backend_the_demo_cannot_use_is_one_line(flags: list[str], message: str) -> None:
+    result = run_demo(*flags)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and message in result.stderr, result.stderr
+
+
+def test_demo_replies_come_from_the_settings(tmp_path: Path) -> None:
+    script = tmp_path / "r.txt"
+    script.write_text("From the file.\n", encoding="utf-8")
+    asked = [{"role": "user", "content": USER_3}]
+    assert demo_replies(Settings(), backend_given=False)(asked) == REPLIES[USER_3]
+    assert demo_replies(Settings(backend="echo"), True)(asked) == f"You said: {USER_3}"
+    assert demo_replies(Settings(backend=f"script:{script}"), True)(asked) == "From the file."
+    with pytest.raises(ConfigError):
+        demo_replies(Settings(), backend_given=True)
