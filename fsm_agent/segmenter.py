@@ -282,7 +282,9 @@ class Segmenter:
             if self._at_start:
                 m = _NONSPACE.search(buf, self._start)
                 if m is None:
-                    self._pos = max(self._pos, len(buf))
+                    # White space between sentences is never returned: step over it for good,
+                    # so a long run of it is not searched again on every chunk.
+                    self._start = self._pos = len(buf)
                     break
                 first = m.start()
                 # A marker ("2.)", "• 10.") is short: judge it on a fixed window, once full.

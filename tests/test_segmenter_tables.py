@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from fsm_agent import segmenter
 from fsm_agent.segmenter import Segmenter, available_languages, split_sentences
 
 TABLE: list[tuple[str, str, list[str]]] = [
@@ -185,3 +188,35 @@ def test_available_languages() -> None:
     assert langs == sorted(langs)
     for code in ("auto", "de", "en", "es", "fr", "it", "ja", "ko", "ru", "zh"):
         assert code in langs
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " " * 60_000,
+        " \n" * 30_000,
+        "\n\t \u3000" * 15_000,
+        "word " * 12_000,
+        "あ" * 60_000,
+        "a." * 30_000,
+        "「はい。" * 15_000,
+        "x. " * 20_000,
+    ],
+    ids=["spaces", "space-newline", "mixed-space", "no-end", "cjk-no-end", "dots", "open", "x."],
+)
+def test_work_per_chunk_stays_bounded(text: str) -> None:
+    # Each feed looks only at the text after the sentence start (and a fixed look-behind), so
+    # if that stays bounded whatever the input, the total work is linear in the input.
+    seg = Segmenter("en")
+    rules = seg._rules
+    tail_bound = seg.max_length + rules.max_hold + 8
+    rng = random.Random(3)
+    i = longest_tail = longest_buf = 0
+    while i < len(text):
+        k = rng.randint(1, 3)
+        seg.feed(text[i : i + k])
+        i += k
+        longest_tail = max(longest_tail, len(seg._buf) - seg._start)
+        longest_buf = max(longest_buf, len(seg._buf))
+    assert longest_tail <= tail_bound
+    assert longest_buf <= segmenter._COMPACT_AT + segmenter._KEEP_BEHIND + tail_bound
