@@ -8,6 +8,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from fsm_agent.config import ConfigError
+
 _secrets: set[str] = set()
 REDACTED = "[redacted]"
 
@@ -44,13 +46,20 @@ def setup_logging(level: str, log_file: Path | None, secrets: Iterable[str | Non
         log_file: Also append to this file (UTF-8) when given.
         secrets: Strings that must never be written.
 
+    Raises:
+        ConfigError: If the log file cannot be opened for appending.
+
     """
     for secret in secrets:
         add_secret(secret)
     formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file is not None:
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        try:
+            handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ConfigError(f"cannot write the log file {log_file}: {reason}") from None
     root = logging.getLogger("fsm_agent")
     root.handlers.clear()
     for handler in handlers:

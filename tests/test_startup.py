@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,20 @@ def test_no_key_and_no_base_url_is_a_clear_error_not_a_silent_avatar() -> None:
         assert out.returncode == 2
         assert "no API key: set OPENAI_API_KEY" in out.stderr
         assert "Traceback" not in out.stderr
+
+
+def test_a_log_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir" / "x.log"
+    flags = ["--backend", "echo", "--log-file", str(missing)]
+    for mode in ([], ["chat"]):
+        out = subprocess.run(
+            [sys.executable, "-m", "fsm_agent", *mode, *flags],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
+        assert out.returncode == 2
+        assert out.stderr.strip() == (
+            f"fsm-agent: error: cannot write the log file {missing}: No such file or directory"
+        )
