@@ -15,6 +15,7 @@ from typing import Protocol
 import regex
 
 from fsm_agent.config import ConfigError, Settings
+from fsm_agent.logs import redact
 
 Messages = Sequence[dict[str, str]]
 
@@ -224,7 +225,11 @@ def make_backend(settings: Settings, token_delay: float = 0.0) -> Backend:
 
 
 def describe_error(exc: BaseException) -> str:
-    """Describe an LLM failure in one line, without the request's headers.
+    """Describe an LLM failure in one line, without the request's headers or any secret.
+
+    This is where an exception becomes text, so the API key is removed here: a server may
+    echo it in its error message, and the text goes on to the log, the record file and the
+    screen.
 
     Args:
         exc: What the backend raised.
@@ -235,6 +240,6 @@ def describe_error(exc: BaseException) -> str:
     """
     status = getattr(exc, "status_code", None)
     name = type(exc).__name__
-    message = getattr(exc, "message", None) or str(exc) or name
-    message = " ".join(str(message).split())[:300]
+    message = redact(str(getattr(exc, "message", None) or str(exc) or name))
+    message = " ".join(message.split())[:300]
     return f"HTTP {status} {name}: {message}" if status else f"{name}: {message}"
