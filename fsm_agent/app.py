@@ -11,6 +11,7 @@ from fsm_agent.controller import Controller
 from fsm_agent.lineio import LineWriter, private_stdin, start_reader
 from fsm_agent.llm import make_backend
 from fsm_agent.logs import setup_logging
+from fsm_agent.proxy import require_proxy_support
 from fsm_agent.record import attach as attach_recorder
 from fsm_agent.runtime import QUIT, Runtime
 
@@ -29,6 +30,7 @@ def main(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     require_llm_access(settings)
+    require_proxy_support(settings)
     return run_anyscript(settings)
 
 

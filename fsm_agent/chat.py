@@ -7,7 +7,8 @@ Ctrl-C during a reply is the user starting to speak: the reply stops (a barge-in
 was heard stays in the history.
 
 Proxies: the OpenAI client (httpx) honours ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and
-``NO_PROXY`` from the environment (and the system settings on Windows and macOS).
+``NO_PROXY`` from the environment (and the system settings on Windows and macOS); a SOCKS proxy
+(``socks5h://...``) needs ``pip install 'fsm-agent[socks]'``, and says so at start without it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fsm_agent.controller import Controller
 from fsm_agent.events import Command, Event, SpeechStart, TurnDone, Utterance
 from fsm_agent.llm import Backend, Messages, ReplyStream, make_backend
 from fsm_agent.logs import setup_logging
+from fsm_agent.proxy import require_proxy_support
 from fsm_agent.record import attach as attach_recorder
 from fsm_agent.runtime import QUIT, Runtime
 from fsm_agent.term import Palette, ansi_terminal, utf8_output, wants_color
@@ -40,7 +42,8 @@ HELP = "talk with the LLM in the terminal; replies stream in and are spoken sent
 EPILOG = """\
 commands: /reset (forget the conversation), /history, /quit (also QUIT, exit, end of input).
 Ctrl-C stops the current reply; Ctrl-C twice at the prompt leaves.
-Proxies come from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY.
+Proxies come from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY
+(SOCKS, e.g. ALL_PROXY=socks5h://127.0.0.1:1080, needs: pip install 'fsm-agent[socks]').
 """
 
 QUIT_WORDS = ("/quit", "quit", "exit", "/exit")
@@ -377,6 +380,7 @@ def main(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     require_llm_access(settings)
+    require_proxy_support(settings)
     tts = tts_command(args)
     level = settings.log_level if "log_level" in vars(args) else "warning"
     setup_logging(level, settings.log_file, [settings.api_key()])
