@@ -39,6 +39,8 @@ class _Speech:
         self.process = process
         self.reported = False
         """Its SYNTH_EVENT_STOP has been posted (or must never be: the host closed)."""
+        self.cut = False
+        """The host ended it (a new sentence, SYNTH_STOP, or the end of the chat)."""
 
 
 class TerminalHost:
@@ -71,6 +73,7 @@ class TerminalHost:
         self._current: _Speech | None = None
         self._waiters: list[threading.Thread] = []
         self._closed = False
+        self._warned = False
 
     @property
     def speaking(self) -> bool:
@@ -133,8 +136,15 @@ class TerminalHost:
 
     def _wait(self, speech: _Speech) -> None:
         """The sentence ended by itself (or was cut): post its STOP unless that is done."""
-        speech.process.wait()
+        status = speech.process.wait()
         with self._lock:
+            if status != 0 and not speech.cut and not self._warned:
+                self._warned = True  # once: a missing audio device would say it every sentence
+                log.warning(
+                    "the text-to-speech program %s exited with status %s (no audio device?)",
+                    speech.process.args[0] if isinstance(speech.process.args, list) else "",
+                    status,
+                )
             self._finish(speech, report=True)
 
     def _cut(self, report: bool) -> None:
@@ -144,6 +154,7 @@ class TerminalHost:
             return
         process = speech.process
         if process.poll() is None:
+            speech.cut = True
             process.terminate()
             try:
                 process.wait(_GRACE)

@@ -161,3 +161,21 @@ def test_a_program_that_cannot_start_still_ends_the_sentence(tmp_path: Path) -> 
     host.write("SYNTH_START|0|v|One.")
     host.close()
     assert posted.lines == [START, STOP]
+
+
+def test_a_failing_program_is_reported_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    script = tmp_path / "fails.py"
+    script.write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
+    posted = Posted()
+    host = TerminalHost("0", lambda text: None, posted, TtsProgram((sys.executable, str(script))))
+    with caplog.at_level("WARNING", logger="fsm_agent.chat"):
+        host.write("SYNTH_START|0|v|One.")
+        posted.wait_for(2)
+        host.write("SYNTH_START|0|v|Two.")
+        posted.wait_for(4)
+        host.close()
+    assert posted.lines == [START, STOP, START, STOP]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "exited with status 3" in warnings[0]
