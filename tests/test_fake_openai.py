@@ -270,6 +270,28 @@ def test_endless_stream_closed_by_client_is_counted(server: FakeOpenAI) -> None:
     assert server.wait_until(lambda: server.closed_early == 1 and server.active_streams == 0)
 
 
+def test_no_answer_counts_a_client_that_hangs_up_while_waiting(server: FakeOpenAI) -> None:
+    server.push("no_answer")
+    with pytest.raises(openai.APITimeoutError):
+        collect(client_for(server, timeout=0.3))
+    assert server.wait_until(lambda: server.closed_early == 1)
+
+
+def test_omit_done_ends_a_complete_stream_without_done(server: FakeOpenAI) -> None:
+    server.push("omit_done")
+    client = client_for(server)
+    raw = client.chat.completions.with_raw_response.create(
+        model="fake-model",
+        messages=HELLO,  # type: ignore[arg-type]
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    body = raw.http_response.read().decode()
+    assert "[DONE]" not in body
+    assert '"finish_reason": "stop"' in body
+    assert text_of(collect(client)) == REPLY  # the next one is normal again
+
+
 def test_stop_returns_with_streams_and_waits_open() -> None:
     fake = FakeOpenAI(token_delay=0.01).start()
     fake.push("endless")

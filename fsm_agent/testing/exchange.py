@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import socket
 import sys
 import threading
@@ -116,7 +117,7 @@ class Exchange:
         fault = self.owner._record(h.command, h.path, headers, parsed)
         path = h.path.split("?", 1)[0].rstrip("/")
         if fault.no_answer:
-            self.owner._stopping.wait()
+            self._wait_for_hangup()
             h.close_connection = True
             return
         if h.command == "GET" and path == "/v1/models":
@@ -252,7 +253,8 @@ class Exchange:
             if include_usage:
                 use = wire.usage(wire.prompt_tokens(messages), len(pieces))
                 send(wire.usage_chunk(ident, created, model, use))
-            send("[DONE]")
+            if not fault.omit_done:
+                send("[DONE]")
         if self.chunked:
             self._write(b"0\r\n\r\n", frame=False)
 
@@ -280,6 +282,23 @@ class Exchange:
             raise _Cut from None
         except OSError:
             raise _Cut from None
+
+    def _wait_for_hangup(self) -> None:
+        """Send nothing; return when the client closes the connection or the server stops."""
+        sock = self.h.connection
+        while not self.owner._stopping.is_set():
+            readable, _, _ = select.select([sock], [], [], 0.05)  # sockets: fine on Windows too
+            if not readable:
+                continue
+            try:
+                data = sock.recv(1, socket.MSG_PEEK)
+            except OSError:
+                data = b""
+            if not data:
+                if not self.owner._stopping.is_set():  # not our own shutdown of the socket
+                    self.owner._add("_closed_early", 1)
+                return
+            time.sleep(0.05)  # a byte of a next request we will not answer: keep waiting
 
     def _abort(self) -> None:
         """Close the socket now, mid-body, as a crashed server or a dropped proxy does."""

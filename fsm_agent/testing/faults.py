@@ -14,7 +14,7 @@ from typing import Any
 STATUS_CODES = (400, 401, 403, 404, 409, 422, 429, 500, 502, 503)
 """HTTP statuses the fake knows an OpenAI-style error body for."""
 
-_FLAGS = ("no_answer", "endless", "echo_key_in_error")
+_FLAGS = ("no_answer", "endless", "echo_key_in_error", "omit_done")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,8 @@ class Fault:
         status: Answer this HTTP status with an OpenAI-style error JSON body.
         retry_after: Value of a ``Retry-After`` header sent with ``status``.
         message: Error message for ``status`` or ``error_event_after`` (a default otherwise).
-        no_answer: Read the request, then send nothing until the server stops.
+        no_answer: Read the request, then send nothing until the client hangs up (counted in
+            ``closed_early``) or the server stops.
         cut_after: Stream this many content characters, then close the socket (no ``[DONE]``).
         malformed_after: After this many characters, send ``data: {not json`` and end the body.
         error_event_after: After this many characters, send ``data: {"error": {...}}`` and end
@@ -35,6 +36,8 @@ class Fault:
             non-streaming request: before the response).
         echo_key_in_error: Answer 401 with the full bearer key inside the error message, so tests
             can check the client side redacts it.
+        omit_done: End a complete stream after its ``finish_reason`` chunk (and usage) without
+            ``data: [DONE]``, as some OpenAI-compatible servers do.
 
     """
 
@@ -48,6 +51,7 @@ class Fault:
     endless: bool = False
     delay_first: float = 0.0
     echo_key_in_error: bool = False
+    omit_done: bool = False
 
     def content_limit(self) -> int | None:
         """Return the content offset where the stream stops early, if any."""
@@ -62,7 +66,7 @@ def make_fault(fault: Fault | int | str | None = None, **changes: Any) -> Fault:
 
     Args:
         fault: A ``Fault``; an HTTP status (``429``); a flag name (``"no_answer"``,
-            ``"endless"``, ``"echo_key_in_error"``); or None.
+            ``"endless"``, ``"echo_key_in_error"``, ``"omit_done"``); or None.
         **changes: Fields to set, e.g. ``cut_after=12`` or ``status=503, retry_after="1"``.
 
     Returns:
