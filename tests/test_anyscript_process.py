@@ -8,6 +8,7 @@ lose STOPs, and has other characters speaking. Waits are bounded only to avoid h
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -78,7 +79,7 @@ def test_sentences_go_one_at_a_time_each_after_our_stop(server: FakeOpenAI) -> N
     ours = [s for s in host.sim.spoken if s.alias == "0"]
     assert [s.text for s in ours] == SENTENCES
     assert not any(s.cut for s in ours)
-    assert all(a.end <= b.start for a, b in zip(ours, ours[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(ours))
 
 
 def test_first_sentence_is_spoken_while_the_stream_still_runs() -> None:
@@ -148,6 +149,43 @@ def test_connection_refused_is_a_failed_turn_not_a_crash() -> None:
     host.say("anyone there?")
     assert host.wait_until(lambda: synth_texts(host) == ["Sorry."], WAIT)
     finish(host)
+
+
+def test_a_close_delimited_stream_cut_midway_is_a_failed_turn() -> None:
+    # framing="close": the end of the body is the connection closing, so a cut looks like an
+    # end; only the missing [DONE] and finish_reason show that the reply was not complete.
+    with FakeOpenAI(reply=REPLY, token_delay=0.005, framing="close") as srv:
+        host = start_host(srv.base_url, "--max-retries", "0")
+        srv.push(cut_after=len("はい、元気です。今日"))
+        host.say("first")
+        assert host.wait_until(lambda: "turn failed" in host.stderr_text, WAIT)
+        assert host.wait_idle(quiet=0.3, timeout=WAIT)
+        assert synth_texts(host) == SENTENCES[:1]  # spoken stays spoken; "今日" is a fragment
+        host.say("second")
+        assert host.wait_until(lambda: len(synth_texts(host)) == 1 + len(SENTENCES), WAIT)
+        finish(host)
+        assert "ended before the reply was complete" in host.stderr_text
+        history = srv.requests[-1].body["messages"][1:]
+    assert history == [
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "はい、元気です。"},
+        {"role": "user", "content": "second"},
+    ]
+
+
+def test_barge_in_while_the_request_waits_for_headers_closes_it_at_once(
+    server: FakeOpenAI,
+) -> None:
+    host = start_host(server.base_url, "--max-retries", "1")
+    server.push("no_answer")  # the first request gets no headers, ever
+    host.say("first")
+    assert server.wait_until(lambda: len(server.requests) == 1, WAIT)
+    host.say("second")
+    assert server.wait_until(lambda: server.closed_early == 1, WAIT)  # the client hung up
+    assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
+    finish(host)
+    assert len(server.requests) == 2  # the cancelled request was not retried
+    assert server.requests[-1].body["messages"][1:] == [{"role": "user", "content": "second"}]
 
 
 def test_barge_in_stops_speech_cancels_stream_and_keeps_only_what_was_heard() -> None:
@@ -277,7 +315,7 @@ def test_sigterm_exits_zero(server: FakeOpenAI) -> None:
         env=agent_env(server.base_url),
     )
     assert proc.stdin is not None and proc.stderr is not None
-    proc.stdin.write("RECOG_EVENT_STOP|hi\n".encode())
+    proc.stdin.write(b"RECOG_EVENT_STOP|hi\n")
     proc.stdin.flush()
     assert proc.stderr.readline()  # the ready line: signal handlers are installed
     time.sleep(0.2)
@@ -285,20 +323,35 @@ def test_sigterm_exits_zero(server: FakeOpenAI) -> None:
     assert proc.wait(timeout=5) == 0
 
 
-def test_api_key_never_appears_in_output_or_logs(server: FakeOpenAI, tmp_path: Path) -> None:
+def test_api_key_never_appears_in_output_logs_or_record(server: FakeOpenAI, tmp_path: Path) -> None:
     log_file = tmp_path / "agent.log"
+    record = tmp_path / "agent.jsonl"
     host = start_host(
-        server.base_url, "--log-level", "debug", "--log-file", str(log_file), "--max-retries", "0"
+        server.base_url,
+        "--log-level",
+        "debug",
+        "--log-file",
+        str(log_file),
+        "--record",
+        str(record),
+        "--max-retries",
+        "0",
     )
     server.push("echo_key_in_error")
     host.say("first")
-    assert server.wait_until(lambda: len(server.requests) == 1, WAIT)
+    # The next utterance would barge in on the first turn: wait until its failure is logged.
+    assert host.wait_until(lambda: "401" in read(log_file), WAIT)
     host.say("second")
     assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
     finish(host)
     assert server.requests[0].headers.get("authorization") == f"Bearer {SECRET}"
-    logged = log_file.read_text(encoding="utf-8")
-    assert "401" in logged  # the failure was logged ...
-    for text in (logged, host.stderr_text, "\n".join(host.child_lines)):
+    logged, recorded = read(log_file), read(record)
+    assert "HTTP 401" in recorded  # the failure was logged and recorded ...
+    assert "Incorrect API key provided: [redacted]" in recorded
+    for text in (logged, recorded, host.stderr_text, "\n".join(host.child_lines)):
         assert SECRET not in text  # ... without the key
         assert "FSMSECRET" not in text
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
