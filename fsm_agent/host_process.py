@@ -162,6 +162,11 @@ class HostProcess:
         with self._lock:
             self._queue([(self.clock(), line)])
 
+    def send_bytes(self, data: bytes) -> None:
+        """Send raw bytes as they are (plus LF): broken UTF-8, NUL, embedded line breaks."""
+        with self._lock:
+            self._queue([(self.clock(), data)])
+
     def say(self, text: str) -> None:
         """The user said ``text``: send ``RECOG_EVENT_STOP|text``."""
         self.send(f"RECOG_EVENT_STOP|{text}")
@@ -241,7 +246,7 @@ class HostProcess:
         self._threads.append(thread)
         thread.start()
 
-    def _queue(self, events: list[Timed]) -> None:
+    def _queue(self, events: list[Timed] | list[tuple[float, bytes]]) -> None:
         """Hand lines to the writer; the caller holds the lock, so the order is kept."""
         for _, line in events:
             self._queued += 1
@@ -288,11 +293,12 @@ class HostProcess:
                 with contextlib.suppress(OSError):
                     stdin.close()
                 return
-            line = str(item)
+            data = item if isinstance(item, bytes) else str(item).encode("utf-8")
+            line = data.decode("utf-8", errors="replace")
             began = time.monotonic()
             if not broken:
                 try:
-                    stdin.write(line.encode("utf-8") + b"\n")
+                    stdin.write(data + b"\n")
                     stdin.flush()
                 except OSError:  # the child has exited or closed stdin
                     broken = True

@@ -211,6 +211,13 @@ class FakeOpenAI:
             self._faults.append(made)
         return made
 
+    def clear_faults(self) -> int:
+        """Drop every fault still queued; return how many there were."""
+        with self._lock:
+            dropped = len(self._faults)
+            self._faults.clear()
+        return dropped
+
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
         """Wait until ``predicate()`` is true; the server's counters change under a condition.
 
