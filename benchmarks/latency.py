@@ -183,18 +183,18 @@ def end_to_end(turns: int, token_delay: float, sample: Path | None) -> dict[str,
                 firsts[name].append(child.turn(3))
                 child.close()
         children = {}
+        before: dict[str, int] = {}
         for name, cmd in programs.items():
+            before[name] = servers[name].connections_opened  # this process's first turn counts
             child = Child(cmd, servers[name].base_url)
             child.turn(3)
             results[name] = {"first": statistics.median(firsts[name]), "turns": []}
             children[name] = child
-            servers[name].connections_before = servers[name].connections_opened  # type: ignore[attr-defined]
         for _ in range(turns):  # alternating, so load changes hit both alike
             for name, child in children.items():
                 results[name]["turns"].append(child.turn(3))  # type: ignore[union-attr]
         for name, child in children.items():
-            opened = servers[name].connections_opened - servers[name].connections_before  # type: ignore[attr-defined]
-            results[name]["connections"] = opened
+            results[name]["connections"] = servers[name].connections_opened - before[name]
             child.close()
     finally:
         for server in servers.values():
@@ -202,30 +202,145 @@ def end_to_end(turns: int, token_delay: float, sample: Path | None) -> dict[str,
     return results
 
 
-# ---- (d) per-event cost, (e) idle CPU and memory ----------------------------------------------
+# ---- (c) what a new connection per turn costs -------------------------------------------------
 
 
-def per_event_cost(turns: int) -> float:
+def first_chunk_seconds(client: object, model: str = "gpt-4o-mini") -> float:
+    """Seconds from sending a streamed request to its first content chunk."""
+    t0 = time.perf_counter()
+    stream = client.chat.completions.create(  # type: ignore[attr-defined]
+        model=model, messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    first = 0.0
+    for chunk in stream:
+        if first == 0.0 and chunk.choices and chunk.choices[0].delta.content:
+            first = time.perf_counter() - t0
+    return first
+
+
+def connection_cost(turns: int) -> tuple[float, float, float]:
+    """Median time to the first chunk with one connection reused, with a new TCP connection
+    per turn (the same client, keep-alive off), and with a new client per turn."""
+    import openai
+
+    try:  # the HTTP library openai is built on: httpx2 in openai 3, httpx before
+        import httpx2 as httpx  # type: ignore[import-not-found]
+    except ImportError:
+        import httpx  # type: ignore[no-redef]
+
+    with FakeOpenAI(reply=REPLY, token_delay=0.0) as server:
+        url = server.base_url
+        shared = openai.OpenAI(api_key=KEY, base_url=url, max_retries=0)
+        no_keepalive = openai.OpenAI(
+            api_key=KEY,
+            base_url=url,
+            max_retries=0,
+            http_client=openai.DefaultHttpxClient(limits=httpx.Limits(max_keepalive_connections=0)),
+        )
+        first_chunk_seconds(shared)  # open the one connection
+        reused, new_tcp, new_client = [], [], []
+        for _ in range(turns):  # alternating, so load changes hit all alike
+            reused.append(first_chunk_seconds(shared))
+            new_tcp.append(first_chunk_seconds(no_keepalive))
+            t0 = time.perf_counter()
+            client = openai.OpenAI(api_key=KEY, base_url=url, max_retries=0)
+            first_chunk_seconds(client)
+            new_client.append(time.perf_counter() - t0)
+            client.close()
+        shared.close()
+        no_keepalive.close()
+    return statistics.median(reused), statistics.median(new_tcp), statistics.median(new_client)
+
+
+def tls_handshake_cost(rounds: int) -> float | None:
+    """Median seconds of a TCP connect plus TLS handshake on loopback (None without openssl)."""
+    import shutil
+    import socket
+    import ssl
+
+    if shutil.which("openssl") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        cert, key = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", str(key),
+             "-out", str(cert)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_ctx.load_cert_chain(cert, key)
+        client_ctx = ssl.create_default_context(cafile=str(cert))
+        listener = socket.create_server(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+
+        def serve() -> None:
+            for _ in range(rounds):
+                conn, _ = listener.accept()
+                with server_ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            raw = socket.create_connection(("127.0.0.1", port))
+            with client_ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                times.append(time.perf_counter() - t0)
+                tls.sendall(b"x")
+        thread.join(5)
+        listener.close()
+    return statistics.median(times)
+
+
+# ---- (d) per-event cost of the machine, per-character cost of the segmenter -----------------
+
+
+def per_event_cost(turns: int) -> tuple[float, float]:
+    """Seconds per event: all events of a turn, and those that carry no reply text."""
     controller = Controller(load_settings(overrides={"lang": "en"}, environ={}))
     events = 0
+    textless = 0
+    textless_time = 0.0
     t0 = time.perf_counter()
     for _ in range(turns):
-        seq = [
-            Utterance("hi"),
-            Chunk(controller.gen + 1, "Hello there. "),
-            Chunk(controller.gen + 1, "Bye."),
-        ]
-        seq += [
-            SynthStarted(),
-            SynthStopped(),
-            StreamEnd(controller.gen + 1, 10),
-            SynthStarted(),
-            SynthStopped(),
-        ]
+        gen = controller.gen + 1
+        seq = [Utterance("hi"), Chunk(gen, "Hello there. "), Chunk(gen, "Bye.")]
+        seq += [SynthStarted(), SynthStopped(), StreamEnd(gen, 10), SynthStarted(), SynthStopped()]
         for event in seq:
+            e0 = time.perf_counter()
             controller.handle(event)
+            if not isinstance(event, Chunk):
+                textless_time += time.perf_counter() - e0
+                textless += 1
         events += len(seq)
-    return (time.perf_counter() - t0) / events
+    return (time.perf_counter() - t0) / events, textless_time / textless
+
+
+def segmenter_cost_per_char(chars: int) -> float:
+    """Seconds per character of mixed text streamed through the segmenter in 1-3 char chunks."""
+    import random
+
+    from fsm_agent.segmenter import Segmenter
+
+    unit = "こんにちは。今日はいい天気ですね！Hello there, Mr. Smith. It costs 3.14 dollars. "
+    text = (unit * (chars // len(unit) + 1))[:chars]
+    rng = random.Random(1)
+    pieces, i = [], 0
+    while i < len(text):
+        n = rng.randint(1, 3)
+        pieces.append(text[i : i + n])
+        i += n
+    best = float("inf")
+    for _ in range(3):
+        seg = Segmenter("auto")
+        t0 = time.process_time()
+        for piece in pieces:
+            seg.feed(piece)
+        seg.flush()
+        best = min(best, time.process_time() - t0)
+    return best / len(text)
 
 
 def idle_cost(seconds: float) -> tuple[float, float, int]:
@@ -276,7 +391,10 @@ def main() -> None:
         f"{args.token_delay * 1e3:.0f} ms per token,"
     )
     print(f"    {args.turns} turns each, alternating; reply: {REPLY!r}")
-    print("    first turn: a fresh process, median of 5; TCP conns: opened during the timed turns")
+    print(
+        "    first turn: a fresh process, median of 5; TCP conns: opened by one process over"
+        f" {args.turns + 1} turns"
+    )
     print(f"    {'program':<20} {'first turn':>11} {'median':>9} {'p90':>9} {'TCP conns':>10}")
     for name, r in res.items():
         t = r["turns"]
@@ -288,8 +406,20 @@ def main() -> None:
     if len(res) == 2:
         ours, theirs = (statistics.median(r["turns"]) for r in res.values())  # type: ignore[arg-type]
         print(f"    ratio sample/fsm-agent (median): {theirs / ours:.1f}x")
-    cost = per_event_cost(2000)
-    print(f"(d) state machine + segmenter, per event (pure controller): {cost * 1e6:.1f} us")
+    reused, new_tcp, new_client = connection_cost(args.turns)
+    tls = tls_handshake_cost(50)
+    print("(c) connection reuse: time to the first chunk, loopback fake server, median")
+    print(f"    one connection reused {reused * 1e3:.2f} ms; a new TCP connection per turn")
+    print(f"    {new_tcp * 1e3:.2f} ms (+{(new_tcp - reused) * 1e3:.2f} ms); a new client per turn")
+    print(f"    {new_client * 1e3:.2f} ms (+{(new_client - reused) * 1e3:.2f} ms)")
+    if tls is not None:
+        print(f"    a TCP connect + TLS 1.3 handshake on loopback costs {tls * 1e3:.2f} ms;")
+    print("    over a network a new connection also waits 2 round trips (TCP, then TLS)")
+    cost, textless = per_event_cost(2000)
+    per_char = segmenter_cost_per_char(200_000)
+    print(f"(d) pure controller, per event: {cost * 1e6:.1f} us with the segmenter's work on the")
+    print(f"    chunk text, {textless * 1e6:.1f} us for events without text; segmenter alone:")
+    print(f"    {per_char * 1e9:.0f} ns per character (CPU time, 1-3 character chunks)")
     cpu, rss, threads = idle_cost(5.0)
     print(f"(e) idle for 5 s: {cpu * 1e3:.1f} ms CPU, RSS {rss:.1f} MiB, {threads} threads")
 
