@@ -5,7 +5,8 @@ Run from the repository root:  python benchmarks/faults.py [--stream-timeout S]
 Each row is one turn of the real runtime and controller with the real OpenAI backend (the
 ``openai`` client) against the loopback fake server, which misbehaves once as the row says. A
 minimal host answers each SYNTH_START with SYNTH_EVENT_START and, 50 ms later, SYNTH_EVENT_STOP.
-After the fault, a second utterance must be answered normally.
+After the fault, a second utterance must be answered normally. The API key is recognisable
+and searched for in every line printed and every log record (with tracebacks) of every row.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fsm_agent.openai_backend import OpenAIBackend  # noqa: E402
 from fsm_agent.runtime import QUIT, Runtime  # noqa: E402
 from fsm_agent.testing.fake_openai import FakeOpenAI, connection_refused_url  # noqa: E402
 
+KEY = "sk-bench-FSMSECRET-5e4d3c2b1a"
 REPLY = "First sentence here. Second one follows. The third is last."
 FIRST = len("First sentence here. ")
 LAST = len(REPLY) - 4
@@ -34,6 +36,7 @@ LAST = len(REPLY) - 4
 FAULTS: list[tuple[str, dict[str, object], tuple[str, ...]]] = [
     ("HTTP 400", {"fault": 400}, ("before",)),
     ("HTTP 401", {"fault": 401}, ("before",)),
+    ("HTTP 401 echoing the key", {"fault": "echo_key_in_error"}, ("before",)),
     ("HTTP 403", {"fault": 403}, ("before",)),
     ("HTTP 404", {"fault": 404}, ("before",)),
     ("HTTP 429", {"fault": 429}, ("before",)),
@@ -50,6 +53,21 @@ FAULTS: list[tuple[str, dict[str, object], tuple[str, ...]]] = [
 OFFSETS = {"before": 0, "after 1st": FIRST + 3, "during last": LAST}
 
 
+class Capture(logging.Handler):
+    """Keeps every log record as the log file would show it, traceback included."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.texts: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.texts.append(self.format(record))
+
+
+CAPTURED = Capture()
+
+
 class Turn:
     """One utterance through the runtime, timed by the runtime's own observers."""
 
@@ -61,7 +79,7 @@ class Turn:
             "lang": "en",
             "error_reply": "Sorry.",
         }
-        self.settings = load_settings(overrides=overrides, environ={"OPENAI_API_KEY": "sk-bench"})
+        self.settings = load_settings(overrides=overrides, environ={"OPENAI_API_KEY": KEY})
         self.controller = Controller(self.settings)
         self.backend = OpenAIBackend(self.settings)
         self.backend.client()  # import and client creation are not part of a fault
@@ -74,6 +92,7 @@ class Turn:
 
     def _write(self, line: str) -> None:
         self.lines.append((time.perf_counter(), line))
+        CAPTURED.texts.append(line)
         if line.startswith("SYNTH_START"):
             self.runtime.post(SynthStarted())
             threading.Timer(0.05, self.runtime.post, [SynthStopped()]).start()
@@ -134,7 +153,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stream-timeout", type=float, default=3.0)
     args = parser.parse_args()
-    logging.getLogger("fsm_agent").setLevel(logging.ERROR)  # the failures are the point here
+    log = logging.getLogger("fsm_agent")
+    log.setLevel(logging.DEBUG)  # every record is searched for the key, none is printed
+    log.addHandler(CAPTURED)
+    log.propagate = False
     s = load_settings(environ={})
     # The controller's own stream deadline (re-armed per chunk) caps the wait whatever the
     # client does; its retries (max_retries, Retry-After) happen inside that deadline.
@@ -151,6 +173,8 @@ def main() -> None:
             print(row, flush=True)
             worst = max(worst, float(row[37:45].strip().rstrip("s")))
     print(f"worst time to Idle: {worst:.2f} s ({'within' if worst <= bound else 'OVER'} the bound)")
+    leaked = sum(text.count("FSMSECRET") for text in CAPTURED.texts)
+    print(f"key found in {len(CAPTURED.texts)} lines printed and log records: {leaked} times")
 
 
 if __name__ == "__main__":
