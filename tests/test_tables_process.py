@@ -3,7 +3,16 @@
 The same case files as ``test_tables.py``, a second runner: the process is started with
 ``--backend script:FILE``, the file holding, for each generation the pure run starts, the text of
 that generation's ``chunk`` rows. The runner writes each ``host`` row to the process's stdin and
-checks only what the host would see: the sequence of lines printed.
+checks what the host would see, the sequence of lines printed, and the state the process ends in
+(from its ``--log-level debug`` lines ``state -> NAME`` on stderr).
+
+Only the final state is checked, not each row's: the process's reply stream and deadlines run on
+their own threads and clock, so between two host rows it may already be further on than the
+pure run's row says (the scripted stream has ended sooner, say), and where it is in between is
+not observable without a race. For the same reason the final state expected is the last row's
+once the reply stream has ended (:func:`settled_state`): a case that leaves its stream open ends
+in Generating or Speaking in the pure run, but the scripted backend always ends its replies. The
+history is not observable from outside at all; the pure runner checks it.
 
 What keeps it deterministic without asserting any timing:
 
@@ -14,8 +23,9 @@ What keeps it deterministic without asserting any timing:
 - ``deadline`` rows are not acted on: the case's own (short) synth_timeout makes them happen.
   ``stale_*`` rows are the cancelled stream's business and are skipped; ``error`` rows cannot be
   played by the scripted backend and are refused.
-- At the end stdin is closed; the process exits at end of input and everything it printed is
-  compared with every row's ``out``, in order.
+- At the end the runner waits (generously) for the process to reach that state, then closes
+  stdin; the process exits at end of input, everything it printed is compared with every row's
+  ``out``, in order, and the last state it logged with that state.
 """
 
 from __future__ import annotations
@@ -23,14 +33,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
 import pytest
-from table_runner import Case, generations, host_bytes, load_cases
+from table_runner import Case, case_settings, generations, host_bytes, load_cases, make_event
+
+from fsm_agent.controller import Controller
+from fsm_agent.events import StreamEnd
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 20.0
@@ -74,7 +89,26 @@ def command_for(case: Case, script: Path) -> list[str]:
             args.append(flag)
         elif value is not False:
             args += [flag, str(value)]
-    return [*args, "--log-level", "warning"]
+    return [*args, "--log-level", "debug"]  # "state -> NAME" on every state change
+
+
+_STATE = re.compile(r" fsm_agent\.controller: state -> (\w+)$", re.M)
+
+
+def logged_state(log: Path) -> str:
+    """The state the process last said it was in (Idle, where it starts, if it never moved)."""
+    found = _STATE.findall(log.read_text(encoding="utf-8", errors="replace"))
+    return found[-1] if found else "Idle"
+
+
+def wait_for_state(log: Path, state: str, timeout: float = WAIT) -> bool:
+    """Wait until the process has logged ``state`` as its latest; False if it never does."""
+    end = time.monotonic() + timeout
+    while logged_state(log) != state:
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _environment() -> dict[str, str]:
@@ -151,21 +185,38 @@ class Child:
         return status
 
 
+def settled_state(case: Case) -> str:
+    """The state the process must end in: the pure run's last, once its open stream has ended.
+
+    The scripted backend ends every reply, so where the case leaves the current stream open
+    (Generating or Speaking), the process goes one step further: Idle or Draining.
+    """
+    controller = Controller(case_settings(case))
+    for row in case.rows:
+        event = make_event(row, controller)
+        if event is not None:
+            controller.handle(event)
+    if controller.state in ("Generating", "Speaking"):
+        controller.handle(StreamEnd(controller.gen))
+    return controller.state
+
+
 def _report(case: Case, where: str, expected: list[str], child: Child, log: Path) -> str:
     stderr = log.read_text(encoding="utf-8", errors="replace")[-2000:]
     return (
         f"{case.path}: case {case.name!r} (real process), {where}:\n"
-        f"  expected {expected}\n"
-        f"  printed  {child.printed}\n"
+        f"  expected {expected}, then state {settled_state(case)}\n"
+        f"  printed  {child.printed}, last state {logged_state(log)}\n"
         f"stderr of fsm-agent:\n{stderr}"
     )
 
 
 def run_process_case(case: Case, workdir: Path) -> None:
-    """Play the case's host rows to a real fsm-agent and check the lines it prints.
+    """Play the case's host rows to a real fsm-agent; check the lines it prints and its last state.
 
     Raises:
-        AssertionError: When the printed lines differ from the rows' ``out``, or it hangs.
+        AssertionError: When the printed lines differ from the rows' ``out``, the process does
+            not end in the last row's state, or it hangs.
 
     """
     script = workdir / "replies.txt"
@@ -185,12 +236,14 @@ def run_process_case(case: Case, workdir: Path) -> None:
                     child.send(raw)
                 expected += row.out
             child.wait_for(len(expected))
+            wait_for_state(log, settled_state(case))
             status = child.finish()
         finally:
             if child.process.poll() is None:
                 child.process.kill()
                 child.process.wait()
-    if child.printed != expected or status != 0:
+    final = logged_state(log)
+    if child.printed != expected or status != 0 or final != settled_state(case):
         where = "at the end" if status == 0 else f"at the end (exit status {status})"
         raise AssertionError(_report(case, where, expected, child, log))
 
@@ -209,6 +262,21 @@ def test_case_against_the_process(case: Case, tmp_path: Path) -> None:
 def test_some_cases_run_against_the_process() -> None:
     topics = {c.path.stem for c in PROCESS_CASES}
     assert {"basics", "barge_in", "lost_stop", "bad_input"} <= topics, topics
+
+
+def test_a_wrong_final_state_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = next(c for c in PROCESS_CASES if c.path.stem == "basics")
+    monkeypatch.setitem(globals(), "settled_state", lambda c: "Draining")
+    with pytest.raises(AssertionError, match="then state Draining"):
+        run_process_case(case, tmp_path)
+
+
+def test_the_settled_state_lets_the_open_stream_end() -> None:
+    by_name = {c.name: c for c in PROCESS_CASES}
+    open_stream = by_name["start: RECOG_EVENT_START stops the avatar while Speaking"]
+    assert open_stream.rows[-1].state == "Generating" and settled_state(open_stream) == "Idle"
+    ended = by_name["junk while Speaking releases nothing"]
+    assert ended.rows[-1].state == "Idle" and settled_state(ended) == "Idle"
 
 
 def test_a_wrong_line_is_caught(tmp_path: Path) -> None:
