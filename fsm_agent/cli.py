@@ -237,9 +237,14 @@ def _module(name: str) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fsm-agent`` console script."""
+    # First of all, before the parser imports every mode: the host may stop us at any moment,
+    # and a signal during start-up must exit 0, not -15 or with a KeyboardInterrupt traceback.
+    previous = install_quit_signals(_exit_now)
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "run"
+    if command != "run":  # the other modes are interactive or short: Ctrl-C is theirs
+        _restore_signals(previous)
     try:
         return int(_module(command).main(args))
     except ConfigError as exc:
@@ -248,12 +253,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def install_quit_signals(quit_: Callable[[], None]) -> None:
-    """Call ``quit_`` on Ctrl-C and SIGTERM where the platform has them."""
-    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
+_QUIT_SIGNALS = ("SIGINT", "SIGTERM", "SIGBREAK")
+
+
+def install_quit_signals(quit_: Callable[[], None]) -> dict[int, Any]:
+    """Call ``quit_`` on Ctrl-C and SIGTERM where the platform has them.
+
+    Returns:
+        The handlers replaced, by signal number (none when not on the main thread).
+
+    """
+    previous: dict[int, Any] = {}
+    for name in _QUIT_SIGNALS:
         signum = getattr(signal, name, None)
-        if signum is not None:
-            signal.signal(signum, lambda *_: quit_())
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, lambda *_: quit_())
+        except ValueError:  # not the main thread: signals are not ours to take
+            break
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def _exit_now() -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":  # pragma: no cover

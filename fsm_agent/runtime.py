@@ -9,8 +9,10 @@ polling.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ QUIT = object()
 
 # Windows does not interrupt a blocking wait for Ctrl-C; waking now and then lets it through.
 _MAX_WAIT = 0.5 if sys.platform == "win32" else None
+_LONGEST_WAIT = 86400.0  # far inside every platform's threading.TIMEOUT_MAX
 
 
 @dataclass
@@ -176,6 +179,11 @@ class Runtime:
                 if generation is not None:
                     generation.cancel()
             case Arm(kind=kind, seconds=seconds):
+                # Settings are validated; this keeps a bad value from crashing or spinning the loop.
+                if not math.isfinite(seconds) or seconds > _LONGEST_WAIT:
+                    seconds = _LONGEST_WAIT
+                if kind == "synth":
+                    log.debug("synth deadline in %.3f s", seconds)
                 self._deadlines[kind] = self.clock() + seconds
             case Disarm(kind=kind):
                 self._deadlines.pop(kind, None)
@@ -215,3 +223,18 @@ class Runtime:
                 close()
             except Exception as exc:  # shutting down: nothing left to tell
                 log.debug("closing the backend: %s", exc)
+        log.debug("threads left at exit: %s", describe_threads())
+
+
+def describe_threads() -> str:
+    """Name the threads still alive besides the current one, non-daemon ones first.
+
+    Returns:
+        E.g. ``"non-daemon: none; daemon: stdin"``.
+
+    """
+    current = threading.current_thread()
+    alive = [t for t in threading.enumerate() if t is not current and t.is_alive()]
+    workers = [t.name for t in alive if not t.daemon] or ["none"]
+    daemons = [t.name for t in alive if t.daemon] or ["none"]
+    return f"non-daemon: {', '.join(workers)}; daemon: {', '.join(daemons)}"

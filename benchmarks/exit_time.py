@@ -1,0 +1,101 @@
+"""How long ``fsm-agent`` takes to exit after end of input, SIGTERM or Ctrl-C (SIGINT).
+
+Run from the repository root:  python benchmarks/exit_time.py [--runs N]
+
+Each row starts the real process against the loopback fake OpenAI server, brings it to a phase
+(starting up; a reply streaming; a request waiting for headers that never come; idle), then
+stops it and times how long until the process has exited, and with which status. The issue
+asks for status 0 within one second; the tests check the status, this script the time.
+Signals are POSIX-only here (on Windows only end of input is measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from fsm_agent.testing.fake_openai import FakeOpenAI  # noqa: E402
+
+KEY = "sk-bench-not-a-real-key"
+PHASES = ("start-up", "streaming", "waiting for headers", "idle")
+
+
+def start(server: FakeOpenAI) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FSM_AGENT_"))}
+    env.update(OPENAI_API_KEY=KEY, OPENAI_BASE_URL=server.base_url)
+    return subprocess.Popen(
+        [sys.executable, "-m", "fsm_agent", "--log-level", "warning"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def reach(phase: str, proc: subprocess.Popen[bytes], server: FakeOpenAI) -> None:
+    """Bring the process to ``phase``."""
+    assert proc.stdin is not None
+    if phase == "start-up":
+        time.sleep(0.05)  # inside the imports, long before the ready line
+        return
+    if phase == "waiting for headers":
+        server.push("no_answer")
+    if phase != "idle":
+        proc.stdin.write(b"RECOG_EVENT_STOP|talk to me\n")
+        proc.stdin.flush()
+    if phase == "streaming":
+        server.wait_until(lambda: server.active_streams >= 1, 20)
+    elif phase == "waiting for headers":
+        before = len(server.requests)
+        server.wait_until(lambda: len(server.requests) > before, 20)
+    else:
+        time.sleep(1.5)  # start-up done, nothing going on
+
+
+def stop(how: str, proc: subprocess.Popen[bytes]) -> tuple[float, int]:
+    """Stop the process; return (seconds until it exited, status)."""
+    began = time.perf_counter()
+    if how == "end of input":
+        assert proc.stdin is not None
+        proc.stdin.close()
+    else:
+        proc.send_signal(signal.SIGTERM if how == "SIGTERM" else signal.SIGINT)
+    status = proc.wait(30)
+    return time.perf_counter() - began, status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5, help="runs per row (default: 5)")
+    args = parser.parse_args()
+    ways = ["end of input"] if sys.platform == "win32" else ["end of input", "SIGTERM", "SIGINT"]
+    print(f"{'phase':<22}{'stopped by':<14}{'median ms':>10}{'max ms':>9}  statuses")
+    with FakeOpenAI(reply="word " * 5000, token_delay=0.05) as server:
+        for phase in PHASES:
+            for how in ways:
+                times, statuses = [], set()
+                for _ in range(args.runs):
+                    server.wait_until(lambda: server.active_streams == 0, 20)  # the last run's
+                    proc = start(server)
+                    reach(phase, proc, server)
+                    seconds, status = stop(how, proc)
+                    times.append(seconds * 1000)
+                    statuses.add(status)
+                print(
+                    f"{phase:<22}{how:<14}{statistics.median(times):>10.0f}{max(times):>9.0f}"
+                    f"  {sorted(statuses)}"
+                )
+
+
+if __name__ == "__main__":
+    main()
