@@ -109,6 +109,63 @@ def test_lost_stop_is_given_up_after_a_deadline(server: FakeOpenAI, how: str) ->
     assert synth_texts(host) == SENTENCES
 
 
+def test_the_synth_deadline_grows_with_each_sentence_length(
+    server: FakeOpenAI, tmp_path: Path
+) -> None:
+    log_file = tmp_path / "agent.log"
+    host = start_host(
+        server.base_url,
+        "--synth-timeout",
+        "2",
+        "--synth-seconds-per-char",
+        "0.5",
+        "--log-level",
+        "debug",
+        "--log-file",
+        str(log_file),
+    )
+    host.say("hi")
+    assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
+    finish(host)
+    armed = [float(x) for x in re.findall(r"synth deadline in ([0-9.]+) s", read(log_file))]
+    assert armed == [pytest.approx(2 + 0.5 * len(s), abs=0.001) for s in SENTENCES]
+
+
+def test_three_turns_through_the_process_open_one_connection(server: FakeOpenAI) -> None:
+    host = start_host(server.base_url)
+    for turn in range(1, 4):
+        host.say(f"turn {turn}")
+        assert host.wait_until(lambda t=turn: len(synth_texts(host)) == t * len(SENTENCES), WAIT)
+        assert host.wait_idle(quiet=0.2, timeout=WAIT)
+    finish(host)
+    assert len(server.requests) == 3
+    assert server.connections_opened == 1
+
+
+def test_the_log_file_tells_each_turn_sentence_state_and_latency(
+    server: FakeOpenAI, tmp_path: Path
+) -> None:
+    log_file = tmp_path / "agent.log"
+    host = start_host(server.base_url, "--log-level", "debug", "--log-file", str(log_file))
+    for text in ("こんにちは", "second turn"):
+        host.say(text)
+        assert host.wait_until(lambda t=text: "turn done" in read(log_file).split(t, 1)[-1], WAIT)
+    finish(host)
+    logged = read(log_file)
+    for text in ("こんにちは", "second turn"):
+        assert f"user: {text}" in logged  # each turn's user text
+    says = re.findall(r"say: (.*)", logged)
+    assert says == SENTENCES * 2  # each sentence sent
+    states = re.findall(r"state -> (\w+)", logged)  # each state change, at debug level
+    assert states[:2] == ["Generating", "Speaking"]
+    assert states.count("Idle") == 2 and states[-1] == "Idle"
+    latencies = re.findall(
+        r"latency: first token (\d+) ms, first SYNTH_START (\d+) ms after the utterance", logged
+    )
+    assert len(latencies) == 2  # per turn: time to the first token and to the first SYNTH_START
+    assert all(int(token) <= int(synth) for token, synth in latencies)
+
+
 @pytest.mark.parametrize(
     ("fault", "spoken_before_failure"),
     [
