@@ -9,6 +9,7 @@ import sys
 
 from fsm_agent.config import Settings, require_llm_access
 from fsm_agent.controller import Controller
+from fsm_agent.history import History
 from fsm_agent.lineio import LineWriter, private_stdin, start_reader
 from fsm_agent.llm import make_backend
 from fsm_agent.logs import setup_logging
@@ -52,7 +53,9 @@ def run_anyscript(settings: Settings) -> int:
 
     setup_logging(settings.log_level, settings.log_file, [settings.api_key()])
     writer = LineWriter(sys.stdout.buffer)
-    runtime = Runtime(Controller(settings), make_backend(settings), writer.write)
+    controller = Controller(settings)
+    warn_if_prompt_exceeds_budget(controller.history)
+    runtime = Runtime(controller, make_backend(settings), writer.write)
     recorder = attach_recorder(runtime, settings, "run")
     start_reader(private_stdin(), runtime.post)
     install_quit_signals(lambda: runtime.post(QUIT))
@@ -70,3 +73,23 @@ def run_anyscript(settings: Settings) -> int:
         # The interpreter's last garbage collections walk every object the openai package
         # made (about a quarter of a second); everything is closed, so let exit skip them.
         gc.freeze()
+
+
+def warn_if_prompt_exceeds_budget(history: History) -> None:
+    """Warn once, at start, when the system prompt alone is over the history's token budget.
+
+    The prompt is never trimmed, so every turn would be dropped as soon as it is committed:
+    the avatar would remember nothing, and nothing else would say why.
+
+    Args:
+        history: The conversation as it starts (the system prompt and no turns).
+
+    """
+    prompt_tokens = history.tokens()
+    if prompt_tokens > history.max_tokens:
+        log.warning(
+            "the system prompt alone is about %d tokens, more than history_tokens (%d): "
+            "no turn will be remembered; raise --history-tokens or shorten the prompt",
+            prompt_tokens,
+            history.max_tokens,
+        )

@@ -113,3 +113,20 @@ def test_a_log_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
         assert out.stderr.strip() == (
             f"fsm-agent: error: cannot write the log file {missing}: No such file or directory"
         )
+
+
+def test_a_system_prompt_over_the_token_budget_is_warned_about_once_at_start() -> None:
+    def run(*flags: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "fsm_agent", "--backend", "echo", *flags],
+            input="RECOG_EVENT_STOP|hi\nRECOG_EVENT_STOP|again\n",
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+        ).stderr
+
+    warned = run("--history-tokens", "50", "--system-prompt", "word " * 100)
+    assert warned.count("the system prompt alone is about") == 1
+    assert "more than history_tokens (50)" in warned
+    assert "the system prompt alone" not in run("--history-tokens", "50")
