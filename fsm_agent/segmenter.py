@@ -286,7 +286,9 @@ class Segmenter:
                     # so a long run of it is not searched again on every chunk.
                     self._start = self._pos = len(buf)
                     break
-                first = m.start()
+                # A sentence starts at its first visible character, wherever the chunks
+                # ended: max_length counts from there.
+                first = self._start = m.start()
                 # A marker ("2.)", "• 10.") is short: judge it on a fixed window, once full.
                 newline = buf.find("\n", first, first + _MARKER_WINDOW)
                 window = first + _MARKER_WINDOW if newline < 0 else newline

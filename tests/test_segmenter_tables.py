@@ -164,6 +164,15 @@ def test_long_text_without_breaks_is_cut_at_max_length() -> None:
     assert got == ["あ" * 50, "あ" * 50, "あ" * 20]
 
 
+def test_max_length_counts_from_the_first_visible_character() -> None:
+    text = "One.  " + "x" * 25
+    whole = Segmenter("en", max_length=10)
+    want = whole.feed(text) + whole.flush()
+    assert want == ["One.", "x" * 10, "x" * 10, "x" * 5]
+    seg = Segmenter("en", max_length=10)
+    assert seg.feed("One.  ") + seg.feed(text[6:]) + seg.flush() == want
+
+
 def test_flush_returns_rest_and_resets() -> None:
     seg = Segmenter("en")
     assert seg.feed("One. Two") == ["One."]
