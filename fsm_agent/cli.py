@@ -235,8 +235,18 @@ def _module(name: str) -> Any:
     return importlib.import_module(COMMANDS[name])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``fsm-agent`` console script."""
+def main(
+    argv: Sequence[str] | None = None, *, original_signals: dict[int, Any] | None = None
+) -> int:
+    """Entry point of the ``fsm-agent`` console script.
+
+    Args:
+        argv: The arguments (``sys.argv[1:]`` when None).
+        original_signals: The signal handlers from before the caller took the quit signals
+            for start-up (``python -m fsm_agent`` does); they are given back to the modes
+            that handle Ctrl-C themselves.
+
+    """
     # First of all, before the parser imports every mode: the host may stop us at any moment,
     # and a signal during start-up must exit 0, not -15 or with a KeyboardInterrupt traceback.
     previous = install_quit_signals(_exit_now)
@@ -244,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command or "run"
     if command != "run":  # the other modes are interactive or short: Ctrl-C is theirs
-        _restore_signals(previous)
+        _restore_signals(original_signals or previous)
     try:
         return int(_module(command).main(args))
     except ConfigError as exc:

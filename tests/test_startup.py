@@ -130,3 +130,14 @@ def test_a_system_prompt_over_the_token_budget_is_warned_about_once_at_start() -
     assert warned.count("the system prompt alone is about") == 1
     assert "more than history_tokens (50)" in warned
     assert "the system prompt alone" not in run("--history-tokens", "50")
+
+
+def test_modes_other_than_run_give_the_quit_signals_back(capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    from fsm_agent import cli
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    assert cli.main(["diagram"]) == 0
+    assert {s: signal.getsignal(s) for s in before} == before  # chat's Ctrl-C stays its own
+    assert "stateDiagram" in capsys.readouterr().out
