@@ -132,7 +132,9 @@ def test_a_system_prompt_over_the_token_budget_is_warned_about_once_at_start() -
     assert "the system prompt alone" not in run("--history-tokens", "50")
 
 
-def test_modes_other_than_run_give_the_quit_signals_back(capsys: pytest.CaptureFixture[str]) -> None:
+def test_modes_other_than_run_give_the_quit_signals_back(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import signal
 
     from fsm_agent import cli
