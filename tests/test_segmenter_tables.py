@@ -165,12 +165,13 @@ def test_long_text_without_breaks_is_cut_at_max_length() -> None:
 
 
 def test_max_length_counts_from_the_first_visible_character() -> None:
-    text = "One.  " + "x" * 25
+    # The white space after a newline arrives alone, before the next sentence's text.
+    text = "One.\n  " + "X" * 25
     whole = Segmenter("en", max_length=10)
     want = whole.feed(text) + whole.flush()
-    assert want == ["One.", "x" * 10, "x" * 10, "x" * 5]
+    assert want == ["One.", "X" * 10, "X" * 10, "X" * 5]
     seg = Segmenter("en", max_length=10)
-    assert seg.feed("One.  ") + seg.feed(text[6:]) + seg.flush() == want
+    assert seg.feed("One.\n") + seg.feed("  ") + seg.feed("X" * 25) + seg.flush() == want
 
 
 def test_flush_returns_rest_and_resets() -> None:
