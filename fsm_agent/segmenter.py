@@ -5,8 +5,10 @@ mechanics. Text arrives in chunks of any size. The scanner keeps a position and 
 candidate once: a terminator (。 . ! ?), a bracket or quote mark, a newline, a list marker. For a
 terminator the rules give one of three answers: split, reject, or hold (the text to the right
 could still change the answer), and a hold never looks further than ``max_hold`` characters
-past the terminator. Every answer depends on the text alone, never on how it was chunked, so
-streaming gives exactly what :func:`split_sentences` gives for the whole text.
+past the terminator. A decision sees at most ``look_behind`` characters before the terminator,
+and the end of the text reads as white space. So every answer depends on the text alone, never
+on how it was chunked or how much of it is still buffered, and streaming gives exactly what
+:func:`split_sentences` gives for the whole text.
 """
 
 from __future__ import annotations
@@ -26,10 +28,7 @@ _NONSPACE = regex.compile(r"\S")
 _NEWLINE_NEXT = regex.compile(r"[^\S\n]*\n")
 _PLACEHOLDER = regex.compile(r"\{\{(\w+)\}\}")
 _STRING_KEYS = ("terminators", "spaced_terminators", "closers", "bullets")
-_SCALAR_KEYS = ("name", "list_marker", "soft_break", "max_hold")
-# Keep this much already-spoken text before the sentence start so look-behinds see the same
-# characters whether the text came whole or in chunks.
-_KEEP_BEHIND = 64
+_SCALAR_KEYS = ("name", "list_marker", "soft_break", "max_hold", "look_behind")
 _MARKER_WINDOW = 8  # the longest list marker, e.g. "• 10.) "
 _MAY_START_MARKER = regex.compile(r"[\p{Nd}\p{Ll}\p{P}\p{S}]")
 _COMPACT_AT = 2048
@@ -50,6 +49,7 @@ class _Rules:
     pairs: dict[str, str]
     bullets: frozenset[str]
     max_hold: int
+    look_behind: int
     scan: regex.Pattern[str]
     scan_list: regex.Pattern[str]
     cluster: regex.Pattern[str]
@@ -171,6 +171,7 @@ def _load(lang: str) -> _Rules:
         pairs=pairs,
         bullets=frozenset(data["bullets"]),
         max_hold=int(data["max_hold"]),
+        look_behind=int(data["look_behind"]),
         scan=regex.compile(scan),
         scan_list=regex.compile(scan_list),
         cluster=regex.compile(f"{t_class}(?:{t_class}|{c_class}| (?=\\.))*"),
@@ -351,7 +352,8 @@ class Segmenter:
                 else:
                     self._pos = end
         if self._start > _COMPACT_AT:
-            cut = self._start - _KEEP_BEHIND
+            # Every decision is made at or after the start, so this keeps all it may see.
+            cut = self._start - rules.look_behind
             self._buf = self._buf[cut:]
             self._start -= cut
             self._pos -= cut
@@ -406,25 +408,32 @@ class Segmenter:
         done = final or len(buf) >= bound
         if not done and c + 1 == len(buf):
             return _HOLD, c  # nothing after the terminator yet: every rule needs more
+        # The rules see a fixed window around the terminator, the same however much of the
+        # text is buffered: that keeps streaming equal to batch and each decision O(1).
+        lo = max(0, c - rules.look_behind)
         view = min(len(buf), bound)
-        ch = buf[c]
+        text = buf[lo:view]
+        if final and view == len(buf):
+            text += " "  # the end of the text reads as white space: (?=\P{L}) can match there
+        at, view = c - lo, view - lo
+        ch = text[at]
         for rule in rules.terminator_rules[ch]:
-            m = rule.pattern.match(buf, c + 1, view, partial=not done)
+            m = rule.pattern.match(text, at + 1, partial=not done)
             if m is not None:
                 if m.partial:
                     return _HOLD, c
                 return (_SPLIT if rule.split else _REJECT), c + 1
-        m = rules.cluster.match(buf, c, view, partial=not done)
+        m = rules.cluster.match(text, at, view, partial=not done)
         assert m is not None  # the scan found a terminator here
         end = m.end()
         # A space at the very end may still be part of a spaced ellipsis (". . .").
-        if not done and (m.partial or end >= view or (end + 1 == view and buf[end] == " ")):
+        if not done and (m.partial or end >= view or (end + 1 == view and text[end] == " ")):
             return _HOLD, c
         stack = self._stack
-        if end > c + 1:
+        if end > at + 1:
             stack = list(stack)
-            for j in range(c + 1, end):
-                mark = buf[j]
+            for j in range(at + 1, end):
+                mark = text[j]
                 if mark in rules.terminators:
                     continue
                 for i in range(len(stack) - 1, -1, -1):
@@ -438,27 +447,28 @@ class Segmenter:
                         end = j
                         break
         if stack:
-            if buf.find(rules.pairs[stack[-1]], end, bound) >= 0:
+            if buf.find(rules.pairs[stack[-1]], lo + end, bound) >= 0:
                 self._stack = stack
-                return _REJECT, end
+                return _REJECT, lo + end
             if not done:
                 return _HOLD, c
             stack = []  # never closed within the bound: judge it as if outside
-        verdict = self._judge(ch, end, view, done)
-        if verdict != _HOLD:
-            self._stack = stack
-        return verdict, end if verdict != _HOLD else c
+        verdict = self._judge(text, ch, end, done)
+        if verdict == _HOLD:
+            return _HOLD, c
+        self._stack = stack
+        return verdict, lo + end
 
-    def _judge(self, ch: str, end: int, view: int, done: bool) -> int:
-        """Apply the rules after the sentence end candidate ``end`` (outside any bracket)."""
-        buf, rules = self._buf, self._rules
-        if _NEWLINE_NEXT.match(buf, end, view):
+    def _judge(self, text: str, ch: str, end: int, done: bool) -> int:
+        """Apply the rules after the sentence end candidate ``end`` of the window ``text``."""
+        rules = self._rules
+        if _NEWLINE_NEXT.match(text, end):
             return _SPLIT
         # Usually no rule applies at all: one combined match says so at once.
-        if rules.any_end_rule[ch].match(buf, end, view, partial=not done) is None:
+        if rules.any_end_rule[ch].match(text, end, partial=not done) is None:
             return _SPLIT
         for rule in rules.end_rules[ch]:
-            m = rule.pattern.match(buf, end, view, partial=not done)
+            m = rule.pattern.match(text, end, partial=not done)
             if m is not None:
                 if m.partial:
                     return _HOLD

@@ -73,20 +73,34 @@ def test_segmenter_is_reusable_after_flush(text: str) -> None:
     assert seg.feed(text) + seg.flush() == first
 
 
-LONG_PIECES = [*PIECES, "https://www.example.com/" + "a" * 70 + ".html ", "x" * 90]
+# Tokens longer than a sentence may be (max_length), with dots whose rules look far back: a
+# max_length cut moves the sentence start into the token, and buffer trimming then must not
+# change what the rules see.
+LONG_TOKENS = [
+    "https://www.example.com/" + "a" * 70 + ".html ",
+    "x" * 90,
+    "See https://" + "a" * 400 + ".Com more. ",
+    "https://" + "b." * 160 + "Z ",
+    "a.b@" + "c" * 350 + ".de. ",
+    "U." * 160 + "S. ",
+]
+# About one piece in a hundred is long: enough to reach trimming and cuts, and still quick.
+LONG_PIECES = PIECES * 16 + LONG_TOKENS
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     words=st.lists(st.sampled_from(LONG_PIECES), min_size=800, max_size=1500),
     seed=st.integers(min_value=0, max_value=2**32),
     lang=st.sampled_from(available_languages()),
+    max_length=st.sampled_from([40, 300]),
 )
-def test_long_streams_equal_whole(words: list[str], seed: int, lang: str) -> None:
-    # Long enough for the buffer to be compacted and for max_length cuts to happen.
+def test_long_streams_equal_whole(words: list[str], seed: int, lang: str, max_length: int) -> None:
+    # Long enough for the buffer to be trimmed many times and for max_length cuts to happen.
     text = "".join(words)
-    whole = split_sentences(text, lang)
-    seg = Segmenter(lang)
+    whole_seg = Segmenter(lang, max_length=max_length)
+    whole = whole_seg.feed(text) + whole_seg.flush()
+    seg = Segmenter(lang, max_length=max_length)
     rng = random.Random(seed)
     streamed: list[str] = []
     i = 0
@@ -97,3 +111,24 @@ def test_long_streams_equal_whole(words: list[str], seed: int, lang: str) -> Non
     streamed += seg.flush()
     assert streamed == whole
     assert "".join("".join(s.split()) for s in whole) == "".join(text.split())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    token=st.sampled_from(LONG_TOKENS),
+    filler=st.integers(min_value=1500, max_value=2600),
+    seed=st.integers(min_value=0, max_value=2**32),
+    lang=st.sampled_from(available_languages()),
+)
+def test_long_token_after_trimming(token: str, filler: int, seed: int, lang: str) -> None:
+    # Enough text before the token that the buffer is trimmed while the token is read.
+    text = "One. " * (filler // 5) + token * 3 + "Next."
+    seg = Segmenter(lang)
+    rng = random.Random(seed)
+    streamed: list[str] = []
+    i = 0
+    while i < len(text):
+        k = rng.randint(1, 3)
+        streamed += seg.feed(text[i : i + k])
+        i += k
+    assert streamed + seg.flush() == split_sentences(text, lang)

@@ -229,4 +229,13 @@ def test_work_per_chunk_stays_bounded(text: str) -> None:
         longest_tail = max(longest_tail, len(seg._buf) - seg._start)
         longest_buf = max(longest_buf, len(seg._buf))
     assert longest_tail <= tail_bound
-    assert longest_buf <= segmenter._COMPACT_AT + segmenter._KEEP_BEHIND + tail_bound
+    assert longest_buf <= segmenter._COMPACT_AT + rules.look_behind + tail_bound
+
+
+def test_token_longer_than_the_buffer_keeps_streams_equal_to_batch() -> None:
+    # The buffer is trimmed while the URL is read; the rules must still see the same text.
+    text = "See https://" + "a" * 2500 + ".Com more. Next."
+    seg = Segmenter("en")
+    streamed = [s for ch in text for s in seg.feed(ch)] + seg.flush()
+    assert streamed == split_sentences(text, "en")
+    assert streamed[-1] == "Next."
