@@ -190,7 +190,10 @@ class FakeOpenAI:
 
     @property
     def closed_early(self) -> int:
-        """How many streams the client closed before their end (seen when a write failed)."""
+        """How many responses the client closed before their end.
+
+        Seen when a write of a stream failed, or while a ``no_answer`` request waited.
+        """
         with self._lock:
             return self._closed_early
 
