@@ -30,7 +30,6 @@ _PLACEHOLDER = regex.compile(r"\{\{(\w+)\}\}")
 _STRING_KEYS = ("terminators", "spaced_terminators", "closers", "bullets")
 _SCALAR_KEYS = ("name", "list_marker", "soft_break", "max_hold", "look_behind")
 _MARKER_WINDOW = 8  # the longest list marker, e.g. "• 10.) "
-_MAY_START_MARKER = regex.compile(r"[\p{Nd}\p{Ll}\p{P}\p{S}]")
 _COMPACT_AT = 2048
 
 
@@ -290,14 +289,15 @@ class Segmenter:
                 # A sentence starts at its first visible character, wherever the chunks
                 # ended: max_length counts from there.
                 first = self._start = m.start()
-                # A marker ("2.)", "• 10.") is short: judge it on a fixed window, once full.
+                # A marker ("2.)", "• 10.") is short: judge it on a fixed window, once full,
+                # or as soon as the text so far cannot begin one.
                 newline = buf.find("\n", first, first + _MARKER_WINDOW)
                 window = first + _MARKER_WINDOW if newline < 0 else newline
                 if (
                     not final
                     and len(buf) < window
                     and newline < 0
-                    and _MAY_START_MARKER.match(buf, first)
+                    and rules.list_marker.match(buf, first, window, partial=True) is not None
                 ):
                     self._pos = max(self._pos, first)
                     break

@@ -116,10 +116,41 @@ def test_latin_period_released_on_first_letter_of_next_word() -> None:
     assert _release_point("en", text, "Hello World.") == len("Hello World. M")
 
 
-def test_first_sentence_not_held_back_for_the_next_token() -> None:
+def test_latin_sentence_held_until_the_next_word_starts() -> None:
     seg = Segmenter("en")
     assert seg.feed("Hi there! ") == []
     assert seg.feed("I") == ["Hi there!"]
+
+
+# (language, text, the sentence, how many characters past its end are fed before it comes
+# out): one for a CJK terminator or closing mark, the first letter of the next word for a
+# Latin period; longer only where that text can still change the answer.
+LAG = [
+    ("ja", "「うん。」次は", "「うん。」", 1),
+    ("ja", "（笑）。次", "（笑）。", 1),
+    ("ja", "これはペンです。それは", "これはペンです。", 1),
+    ("ja", "「はい。」そう", "「はい。」", 1),
+    ("ja", "はい。 次", "はい。", 2),  # the space is not visible
+    ("zh", "好的。我们", "好的。", 1),
+    ("zh", "“你好。”他走了", "“你好。”他走了", None),  # 他 continues the sentence
+    ("ko", "좋아요. 그래요", "좋아요.", 2),
+    ("en", "ok. Next", "ok.", 2),
+    ("en", "Hello World. My name", "Hello World.", 2),
+    ("en", "(Yes.) Then", "(Yes.)", 2),
+    ("en", "It is a. The end", "It is a.", 5),  # "a." may be an initial: wait for "The "
+    ("en", "10 items. Then", "10 items.", 2),
+    ("auto", "はい。OK", "はい。", 1),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "sentence", "lag"), LAG, ids=[t[1] for t in LAG])
+def test_release_lag(lang: str, text: str, sentence: str, lag: int | None) -> None:
+    if lag is None:
+        seg = Segmenter(lang)
+        assert [s for ch in text for s in seg.feed(ch)] == []
+        return
+    end = text.index(sentence) + len(sentence)
+    assert _release_point(lang, text, sentence) == end + lag
 
 
 def test_abbreviation_waits_for_the_next_word() -> None:
