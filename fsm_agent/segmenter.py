@@ -430,11 +430,14 @@ class Segmenter:
         if not done and (m.partial or end >= view or (end + 1 == view and text[end] == " ")):
             return _HOLD, c
         stack = self._stack
+        # The end rules are those of the cluster's last terminator: "……。" ends like "。".
+        last = ch
         if end > at + 1:
             stack = list(stack)
             for j in range(at + 1, end):
                 mark = text[j]
                 if mark in rules.terminators:
+                    last = mark
                     continue
                 for i in range(len(stack) - 1, -1, -1):
                     if rules.pairs[stack[i]] == mark:
@@ -453,7 +456,7 @@ class Segmenter:
             if not done:
                 return _HOLD, c
             stack = []  # never closed within the bound: judge it as if outside
-        verdict = self._judge(text, ch, end, done)
+        verdict = self._judge(text, last, end, done)
         if verdict == _HOLD:
             return _HOLD, c
         self._stack = stack
