@@ -98,10 +98,15 @@ def _merge(into: dict[str, Any], data: dict[str, Any]) -> None:
     for key in _SCALAR_KEYS:
         if key in data:
             into[key] = data[key]
-    # The child's own rules are more specific, so they are tried first.
-    seen = {_rule_key(r) for r in data.get("rules", [])}
-    inherited = [r for r in into.get("rules", []) if _rule_key(r) not in seen]
-    into["rules"] = list(data.get("rules", [])) + inherited
+    # The child's own rules are more specific, so they are tried first; one with the name of
+    # an inherited rule replaces it.
+    own = data.get("rules", [])
+    seen = {_rule_key(r) for r in own}
+    names = {r["name"] for r in own if r.get("name")}
+    inherited = [
+        r for r in into.get("rules", []) if _rule_key(r) not in seen and r.get("name") not in names
+    ]
+    into["rules"] = list(own) + inherited
 
 
 def _rule_key(rule: dict[str, Any]) -> tuple[str, ...]:
