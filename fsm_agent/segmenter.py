@@ -27,10 +27,13 @@ _HOLD, _SPLIT, _REJECT = 0, 1, 2
 _NONSPACE = regex.compile(r"\S")
 _NEWLINE_NEXT = regex.compile(r"[^\S\n]*\n")
 _PLACEHOLDER = regex.compile(r"\{\{(\w+)\}\}")
-_STRING_KEYS = ("terminators", "spaced_terminators", "closers", "bullets")
+_STRING_KEYS = ("terminators", "spaced_terminators", "closers", "emphasis", "bullets")
 _SCALAR_KEYS = ("name", "list_marker", "soft_break", "max_hold", "look_behind")
 _MARKER_WINDOW = 8  # the longest list marker, e.g. "• 10.) "
 _COMPACT_AT = 2048
+# Letters and digits of scripts that put spaces between words: an emphasis mark between two
+# of them is inside a word (snake_case_name), not markdown.
+_WORD_CHAR = regex.compile(r"[\p{LC}\p{Nd}]")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class _Rules:
     lang: str
     terminators: str
     pairs: dict[str, str]
+    emphasis: str
     bullets: frozenset[str]
     max_hold: int
     look_behind: int
@@ -149,14 +153,16 @@ def _load(lang: str) -> _Rules:
     pairs = {b[0]: b[1] for b in data["brackets"]}
     bracket_chars = "".join(dict.fromkeys("".join(data["brackets"])))
     list_marker = data["list_marker"]
+    emphasis = data["emphasis"]
+    runs = "|".join(f"{regex.escape(e)}+" for e in emphasis) or "(?!)"
     scan = (
         f"(?P<t>{_char_class(terminators)})|(?P<b>{_char_class(bracket_chars)})|(?P<nl>\\n)"
-        f"|(?P<bu>{_char_class(data['bullets'])})"
+        f"|(?P<bu>{_char_class(data['bullets'])})|(?P<em>{runs})"
     )
     # Inline item markers ("... first item 2. The second") only matter inside a list; looking
     # for them costs most of the scan, so a second pattern does it only then.
     scan_list = f"{scan}|(?P<li>(?<=\\s)(?:{list_marker}))"
-    t_class, c_class = _char_class(terminators), _char_class(data["closers"])
+    t_class, c_class = _char_class(terminators), _char_class(data["closers"] + emphasis)
     by_position: dict[bool, list[_Rule]] = {True: [], False: []}
     for raw in data["rules"]:
         before = _expand(raw.get("before", ""), words)
@@ -173,6 +179,7 @@ def _load(lang: str) -> _Rules:
         lang=lang,
         terminators=terminators,
         pairs=pairs,
+        emphasis=emphasis,
         bullets=frozenset(data["bullets"]),
         max_hold=int(data["max_hold"]),
         look_behind=int(data["look_behind"]),
@@ -236,6 +243,7 @@ class Segmenter:
         self._start = 0  # where the current sentence starts in _buf
         self._pos = 0  # every candidate before this has been decided
         self._stack: list[str] = []  # open brackets and quotes of the current sentence
+        self._emphasis: dict[str, int] = {}  # markdown emphasis runs open in it, by mark
         self._list: tuple[str, int] | None = None  # ordinal of the last list item marker
         self._at_start = True  # the current sentence's opening has not been looked at yet
 
@@ -276,6 +284,7 @@ class Segmenter:
         self._start = resume
         self._pos = max(self._pos, resume)
         self._stack.clear()
+        self._emphasis = {}
         self._at_start = True
 
     def _run(self, final: bool) -> list[str]:
@@ -347,6 +356,12 @@ class Segmenter:
                 self._pos = c + 1
             elif kind == "li" or kind == "bu":
                 self._list_item(out, m)
+            elif kind == "em":
+                if m.end() == len(buf) and not final:
+                    self._pos = c  # whether it opens or closes depends on what follows
+                    break
+                self._emphasis_run(c, m.end())
+                self._pos = m.end()
             else:
                 verdict, end = self._decide(c, final)
                 if verdict == _HOLD:
@@ -387,6 +402,19 @@ class Segmenter:
                 return
         if ch in self._rules.pairs and len(stack) < 16:
             stack.append(ch)
+
+    def _emphasis_run(self, a: int, b: int) -> None:
+        """Track a run of an emphasis mark (``**``, ``_``, a backtick) at ``a:b``."""
+        buf, mark = self._buf, self._buf[a]
+        before = buf[a - 1] if a > self._start else " "
+        after = buf[b] if b < len(buf) else " "
+        if _WORD_CHAR.match(before) and _WORD_CHAR.match(after):
+            return
+        n = self._emphasis.get(mark, 0)
+        if n and not before.isspace():
+            self._emphasis = {**self._emphasis, mark: n - 1}
+        elif not after.isspace():
+            self._emphasis = {**self._emphasis, mark: n + 1}
 
     def _list_item(self, out: list[str], m: regex.Match[str]) -> None:
         c = m.start()
@@ -435,28 +463,45 @@ class Segmenter:
         if not done and (m.partial or end >= view or (end + 1 == view and text[end] == " ")):
             return _HOLD, c
         stack = self._stack
+        emphasis = self._emphasis
         # The end rules are those of the cluster's last terminator: "……。" ends like "。".
         last = ch
         if end > at + 1:
             stack = list(stack)
-            for j in range(at + 1, end):
+            j = at + 1
+            while j < end:
                 mark = text[j]
                 if mark in rules.terminators:
                     last = mark
-                    continue
-                for i in range(len(stack) - 1, -1, -1):
-                    if rules.pairs[stack[i]] == mark:
-                        del stack[i:]
-                        break
-                else:
-                    # A mark that closes nothing but opens a pair (German “ seen as English
-                    # “) starts the next sentence instead of ending this one.
-                    if mark in rules.pairs:
+                elif mark in rules.emphasis:
+                    k = j + 1
+                    while k < end and text[k] == mark:
+                        k += 1
+                    n = emphasis.get(mark, 0)
+                    if n:
+                        emphasis = {**emphasis, mark: n - 1}
+                    elif k < len(text) and not text[k].isspace():
+                        # It closes nothing and a word follows: it opens the next sentence
+                        # (はい。**次**です。).
                         end = j
                         break
+                    j = k
+                    continue
+                else:
+                    for i in range(len(stack) - 1, -1, -1):
+                        if rules.pairs[stack[i]] == mark:
+                            del stack[i:]
+                            break
+                    else:
+                        # A mark that closes nothing but opens a pair (German “ seen as
+                        # English “) starts the next sentence instead of ending this one.
+                        if mark in rules.pairs:
+                            end = j
+                            break
+                j += 1
         if stack:
             if buf.find(rules.pairs[stack[-1]], lo + end, bound) >= 0:
-                self._stack = stack
+                self._stack, self._emphasis = stack, emphasis
                 return _REJECT, lo + end
             if not done:
                 return _HOLD, c
@@ -464,7 +509,7 @@ class Segmenter:
         verdict = self._judge(text, last, end, done)
         if verdict == _HOLD:
             return _HOLD, c
-        self._stack = stack
+        self._stack, self._emphasis = stack, emphasis
         return verdict, lo + end
 
     def _judge(self, text: str, ch: str, end: int, done: bool) -> int:
@@ -498,6 +543,7 @@ class Segmenter:
         self._start = cut
         self._pos = max(self._pos, cut)
         self._stack.clear()
+        self._emphasis = {}
 
 
 def split_sentences(text: str, lang: str = "auto") -> list[str]:

@@ -66,6 +66,17 @@ TABLE: list[tuple[str, str, list[str]]] = [
     ("en", "The U.S. Army came. Ok.", ["The U.S. Army came.", "Ok."]),
     ("en", "Born in 1990. 2000 was better.", ["Born in 1990.", "2000 was better."]),
     ("en", "**Note.** This matters.", ["**Note.**", "This matters."]),
+    # Markdown emphasis after a terminator: closes this sentence's run or opens the next one.
+    ("en", "**One. Two.** Three.", ["**One.", "Two.**", "Three."]),
+    ("en", "Run `ls.` Then go.", ["Run `ls.`", "Then go."]),
+    ("en", "Done.**Next** step.", ["Done.", "**Next** step."]),
+    ("en", "He said *hi.* Then left.", ["He said *hi.*", "Then left."]),
+    ("en", "5 * 3 = 15. Ok.", ["5 * 3 = 15.", "Ok."]),
+    ("en", "Use snake_case_name. Ok.", ["Use snake_case_name.", "Ok."]),
+    ("ja", "はい。**次**です。", ["はい。", "**次**です。"]),
+    ("ja", "**注意。**次へ。", ["**注意。**", "次へ。"]),
+    ("zh", "好。*真的*吗？`代码`。", ["好。", "*真的*吗？", "`代码`。"]),
+    ("auto", "はい。**次**です。", ["はい。", "**次**です。"]),
     # Markdown and newlines: hard breaks
     ("en", "# Title\nSome text. More", ["# Title", "Some text.", "More"]),
     ("en", "Steps:\n1. First step\n2. Second step", ["Steps:", "1. First step", "2. Second step"]),
