@@ -27,7 +27,16 @@ _HOLD, _SPLIT, _REJECT = 0, 1, 2
 _NONSPACE = regex.compile(r"\S")
 _NEWLINE_NEXT = regex.compile(r"[^\S\n]*\n")
 _PLACEHOLDER = regex.compile(r"\{\{(\w+)\}\}")
-_STRING_KEYS = ("terminators", "spaced_terminators", "closers", "emphasis", "bullets")
+_STRING_KEYS = (
+    "terminators",
+    "spaced_terminators",
+    "closers",
+    "spaced_closers",
+    "emphasis",
+    "bullets",
+)
+# The spaces French sets before » (plain, no-break, narrow no-break).
+_CLOSER_SPACES = " \u00a0\u202f"
 _SCALAR_KEYS = ("name", "list_marker", "soft_break", "max_hold", "look_behind")
 _MARKER_WINDOW = 8  # the longest list marker, e.g. "• 10.) "
 _COMPACT_AT = 2048
@@ -50,6 +59,7 @@ class _Rules:
     terminators: str
     pairs: dict[str, str]
     emphasis: str
+    cluster_spaces: str
     bullets: frozenset[str]
     max_hold: int
     look_behind: int
@@ -163,6 +173,9 @@ def _load(lang: str) -> _Rules:
     # for them costs most of the scan, so a second pattern does it only then.
     scan_list = f"{scan}|(?P<li>(?<=\\s)(?:{list_marker}))"
     t_class, c_class = _char_class(terminators), _char_class(data["closers"] + emphasis)
+    cluster = f"{t_class}|{c_class}| (?=\\.)"
+    if data["spaced_closers"]:
+        cluster += f"|[{_CLOSER_SPACES}]{_char_class(data['spaced_closers'])}"
     by_position: dict[bool, list[_Rule]] = {True: [], False: []}
     for raw in data["rules"]:
         before = _expand(raw.get("before", ""), words)
@@ -185,7 +198,8 @@ def _load(lang: str) -> _Rules:
         look_behind=int(data["look_behind"]),
         scan=regex.compile(scan),
         scan_list=regex.compile(scan_list),
-        cluster=regex.compile(f"{t_class}(?:{t_class}|{c_class}| (?=\\.))*"),
+        cluster=regex.compile(f"{t_class}(?:{cluster})*"),
+        cluster_spaces=_CLOSER_SPACES if data["spaced_closers"] else " ",
         list_marker=regex.compile(list_marker),
         list_item=regex.compile(f"(?<=\\s)(?:{list_marker})"),
         marker_chars=frozenset(list_marker),
@@ -459,8 +473,11 @@ class Segmenter:
         m = rules.cluster.match(text, at, view, partial=not done)
         assert m is not None  # the scan found a terminator here
         end = m.end()
-        # A space at the very end may still be part of a spaced ellipsis (". . .").
-        if not done and (m.partial or end >= view or (end + 1 == view and text[end] == " ")):
+        # A space at the very end may still be part of a spaced ellipsis (". . .") or come
+        # before a spaced closer (French ". »").
+        if not done and (
+            m.partial or end >= view or (end + 1 == view and text[end] in rules.cluster_spaces)
+        ):
             return _HOLD, c
         stack = self._stack
         emphasis = self._emphasis

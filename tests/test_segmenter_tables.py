@@ -47,6 +47,11 @@ TABLE: list[tuple[str, str, list[str]]] = [
     # French, Spanish, Italian, Russian
     ("fr", "M. Dupont est là. Il attend.", ["M. Dupont est là.", "Il attend."]),
     ("fr", "Il dit « Oui. » et part.", ["Il dit « Oui. » et part."]),
+    ("fr", "« Oui. » Il part.", ["« Oui. »", "Il part."]),
+    ("fr", "Il a dit : « Non. » Puis il est parti.", ["Il a dit : « Non. »", "Puis il est parti."]),
+    ("fr", "«\u00a0Vraiment\u202f?\u202f» Oui.", ["«\u00a0Vraiment\u202f?\u202f»", "Oui."]),
+    ("fr", "«\u00a0Non.\u00a0» Bon.", ["«\u00a0Non.\u00a0»", "Bon."]),
+    ("fr", "Bonjour ! Ça va ? Oui.", ["Bonjour !", "Ça va ?", "Oui."]),
     ("es", "¿Qué hora es? Son las 10:30.", ["¿Qué hora es?", "Son las 10:30."]),
     ("es", "El Dr. García llegó. ¡Hola!", ["El Dr. García llegó.", "¡Hola!"]),
     ("it", "Il Sig. Rossi è qui. Bene.", ["Il Sig. Rossi è qui.", "Bene."]),
