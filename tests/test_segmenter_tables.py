@@ -35,6 +35,7 @@ TABLE: list[tuple[str, str, list[str]]] = [
         ["안녕하세요.", "저는 학생입니다.", "그리고 또"],
     ),
     ("ko", "값은 3.14입니다. 맞아요?", ["값은 3.14입니다.", "맞아요?"]),
+    ("ko", "네. 그래요.", ["네.", "그래요."]),
     # German
     ("de", "Was geschah am 12. Juni? Nichts.", ["Was geschah am 12. Juni?", "Nichts."]),
     ("de", "Siehe Seite 12. Dort steht es.", ["Siehe Seite 12.", "Dort steht es."]),
@@ -107,6 +108,11 @@ TABLE: list[tuple[str, str, list[str]]] = [
     ("auto", "「はい。」田中さんが言った。", ["「はい。」", "田中さんが言った。"]),
     ("auto", "『本。』次の本。", ["『本。』", "次の本。"]),
     ("auto", "「はい。」と田中さん。", ["「はい。」と田中さん。"]),
+    # A Latin title or abbreviation right after CJK letters.
+    ("auto", "田中さんとMr. Smithが来た。", ["田中さんとMr. Smithが来た。"]),
+    ("auto", "彼はDr. Whoです。OK.", ["彼はDr. Whoです。", "OK."]),
+    ("auto", "这是U.S. Army的车。", ["这是U.S. Army的车。"]),
+    ("auto", "안녕하세요.저는 학생입니다.", ["안녕하세요.", "저는 학생입니다."]),
     ("auto", "“你好。”然后走了。", ["“你好。”然后走了。"]),
     ("ja", "「行こう。」彼は言った。", ["「行こう。」", "彼は言った。"]),
 ]
@@ -165,6 +171,7 @@ LAG = [
     ("zh", "好的。我们", "好的。", 1),
     ("zh", "“你好。”他走了", "“你好。”他走了", None),  # 他 continues the sentence
     ("ko", "좋아요. 그래요", "좋아요.", 2),
+    ("ko", "네. 그래요", "네.", 2),
     ("en", "ok. Next", "ok.", 2),
     ("en", "Hello World. My name", "Hello World.", 2),
     ("en", "(Yes.) Then", "(Yes.)", 2),
