@@ -45,6 +45,13 @@ TABLE: list[tuple[str, str, list[str]]] = [
         ["Es kostet 1.000.000 Euro.", "Oder 3,50 Euro."],
     ),
     ("de", "„Komm.“ Er ging. z. B. hier.", ["„Komm.“", "Er ging. z. B. hier."]),
+    # Ordinals before a noun, dates with month numbers.
+    ("de", "Der 2. Weltkrieg war schlimm.", ["Der 2. Weltkrieg war schlimm."]),
+    ("de", "Das war im 20. Jahrhundert. Ja.", ["Das war im 20. Jahrhundert.", "Ja."]),
+    ("de", "Wir treffen uns am 3. Dann gehen wir.", ["Wir treffen uns am 3.", "Dann gehen wir."]),
+    ("de", "Er kam am 12. 6. 2020 an.", ["Er kam am 12. 6. 2020 an."]),
+    ("de", "Am 12. 6. beginnt es. Gut.", ["Am 12. 6. beginnt es.", "Gut."]),
+    ("de", "Wir waren 12. Peter kam auch.", ["Wir waren 12.", "Peter kam auch."]),
     # French, Spanish, Italian, Russian
     ("fr", "M. Dupont est là. Il attend.", ["M. Dupont est là.", "Il attend."]),
     ("fr", "Il dit « Oui. » et part.", ["Il dit « Oui. » et part."]),
