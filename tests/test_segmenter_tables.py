@@ -78,6 +78,15 @@ TABLE: list[tuple[str, str, list[str]]] = [
     ("en", "I live in the U.S. How about you?", ["I live in the U.S.", "How about you?"]),
     ("en", "The U.S. Army came. Ok.", ["The U.S. Army came.", "Ok."]),
     ("en", "Born in 1990. 2000 was better.", ["Born in 1990.", "2000 was better."]),
+    (
+        "en",
+        "Steps: 1. Boil water. 2. Add tea. 3. Wait.",
+        ["Steps: 1. Boil water.", "2. Add tea.", "3. Wait."],
+    ),
+    ("en", "Open Config.TOML now. Then run.", ["Open Config.TOML now.", "Then run."]),
+    ("en", "Open index.HTML. It works.", ["Open index.HTML.", "It works."]),
+    ("en", "Open index.HTML", ["Open index.HTML"]),
+    ("en", "Hello world.Today is Tuesday.", ["Hello world.", "Today is Tuesday."]),
     ("en", "**Note.** This matters.", ["**Note.**", "This matters."]),
     # Markdown emphasis after a terminator: closes this sentence's run or opens the next one.
     ("en", "**One. Two.** Three.", ["**One.", "Two.**", "Three."]),
@@ -120,6 +129,7 @@ TABLE: list[tuple[str, str, list[str]]] = [
     ("auto", "彼はDr. Whoです。OK.", ["彼はDr. Whoです。", "OK."]),
     ("auto", "这是U.S. Army的车。", ["这是U.S. Army的车。"]),
     ("auto", "안녕하세요.저는 학생입니다.", ["안녕하세요.", "저는 학생입니다."]),
+    ("auto", "index.HTMLを編集。次。", ["index.HTMLを編集。", "次。"]),
     ("auto", "“你好。”然后走了。", ["“你好。”然后走了。"]),
     ("ja", "「行こう。」彼は言った。", ["「行こう。」", "彼は言った。"]),
 ]
