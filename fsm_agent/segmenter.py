@@ -37,7 +37,7 @@ _STRING_KEYS = (
 )
 # The spaces French sets before » (plain, no-break, narrow no-break).
 _CLOSER_SPACES = " \u00a0\u202f"
-_SCALAR_KEYS = ("name", "list_marker", "soft_break", "max_hold", "look_behind")
+_SCALAR_KEYS = ("name", "list_marker", "soft_break", "trailing", "max_hold", "look_behind")
 _MARKER_WINDOW = 8  # the longest list marker, e.g. "• 10.) "
 _COMPACT_AT = 2048
 # Letters and digits of scripts that put spaces between words: an emphasis mark between two
@@ -173,7 +173,7 @@ def _load(lang: str) -> _Rules:
     # for them costs most of the scan, so a second pattern does it only then.
     scan_list = f"{scan}|(?P<li>(?<=\\s)(?:{list_marker}))"
     t_class, c_class = _char_class(terminators), _char_class(data["closers"] + emphasis)
-    cluster = f"{t_class}|{c_class}| (?=\\.)"
+    cluster = f"{t_class}|{c_class}|{data.get('trailing') or '(?!)'}| (?=\\.)"
     if data["spaced_closers"]:
         cluster += f"|[{_CLOSER_SPACES}]{_char_class(data['spaced_closers'])}"
     by_position: dict[bool, list[_Rule]] = {True: [], False: []}

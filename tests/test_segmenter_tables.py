@@ -21,6 +21,7 @@ TABLE: list[tuple[str, str, list[str]]] = [
     ("ja", "え…！本当？", ["え…！", "本当？"]),
     ("ja", "待って。。。はい。", ["待って。。。", "はい。"]),
     ("ja", "本当？！はい。", ["本当？！", "はい。"]),
+    ("ja", "すごい！😀次です。", ["すごい！😀", "次です。"]),
     # Chinese
     ("zh", "“你好。”然后走了。好！", ["“你好。”然后走了。", "好！"]),
     ("zh", "我们去看《摔跤吧！爸爸》好吗？好！", ["我们去看《摔跤吧！爸爸》好吗？", "好！"]),
@@ -87,6 +88,9 @@ TABLE: list[tuple[str, str, list[str]]] = [
     ("en", "Open index.HTML. It works.", ["Open index.HTML.", "It works."]),
     ("en", "Open index.HTML", ["Open index.HTML"]),
     ("en", "Hello world.Today is Tuesday.", ["Hello world.", "Today is Tuesday."]),
+    ("en", "Yes.😀 Next.", ["Yes.😀", "Next."]),
+    ("en", "Yes!👍🏽 Ok.", ["Yes!👍🏽", "Ok."]),
+    ("en", "Great 😀. Next one.", ["Great 😀.", "Next one."]),
     ("en", "**Note.** This matters.", ["**Note.**", "This matters."]),
     # Markdown emphasis after a terminator: closes this sentence's run or opens the next one.
     ("en", "**One. Two.** Three.", ["**One.", "Two.**", "Three."]),
