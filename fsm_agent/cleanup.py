@@ -5,7 +5,8 @@ segmenter stays exact (it never rewrites text) and this stage alone decides what
 Markdown is reduced to its words: emphasis marks, heading marks, list bullets, block quotes,
 table rules and link targets go; inline code keeps its text; fenced code blocks are not read at
 all (the cleaner remembers across sentences that it is inside one). Emoji are dropped unless
-asked for.
+asked for; a keycap digit (1️⃣) is read as its digit. Symbols that voices read or that mark
+prosody are not emoji here: © ® ™ stay, and ‼ ⁉ become "!!" and "!?".
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ __all__ = ["SpeechCleaner"]
 
 _FENCE = regex.compile(r"```|~~~")
 _HEADING = regex.compile(r"^\s{0,3}#{1,6}(?:\s+|$)")
+_HEADING_CLOSE = regex.compile(r"(?:^|\s+)#+\s*$")  # "## Heading ##"
 _QUOTE = regex.compile(r"^(?:\s*>)+\s?")
 _BULLET = regex.compile(r"^\s*(?:[-*+•⁃▪◦‣](?:\s+\[[ xX]\])?)\s+")
 _RULE_LINE = regex.compile(r"^\s*(?:[-*_]\s*){3,}$")
@@ -26,16 +28,24 @@ _REF_LINK = regex.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _AUTOLINK = regex.compile(r"<((?:https?|mailto):[^>\s]+)>")
 _HTML_TAG = regex.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _INLINE_CODE = regex.compile(r"(`+)(.+?)\1")
+_STRONG_EMPHASIS = regex.compile(r"(\*\*\*|___)(?=\S)(.+?)(?<=\S)\1")
 _STRONG = regex.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_EMPHASIS = regex.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+# A mark between two letters of a script with spaces between words is inside a word
+# (snake_case_name, 2*3*4); between CJK letters it is emphasis (これは*重要*です).
+_EMPHASIS = regex.compile(r"(?<![\p{LC}\p{N}*_])([*_])(?=\S)(.+?)(?<=\S)\1(?![\p{LC}\p{N}*_])")
 _STRIKE = regex.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 # Emphasis marks left over when a sentence boundary fell inside **...**.
 _STRAY_MARKS = regex.compile(r"(?<!\S)[*_]{1,3}(?=\S)|(?<=\S)[*_]{1,3}(?!\S)|~~|`")
 _TABLE_BAR = regex.compile(r"\s*\|\s*")
+_KEEP_SYMBOLS = "\u00a9\u00ae\u2122\u203c\u2049"  # © ® ™ ‼ ⁉
 _EMOJI = regex.compile(
+    rf"(?![{_KEEP_SYMBOLS}])"
     r"[\p{Extended_Pictographic}\p{Regional_Indicator}\U0001F3FB-\U0001F3FF]"
     r"[\uFE0E\uFE0F\u20E3\u200D\p{Extended_Pictographic}\U0001F3FB-\U0001F3FF]*"
 )
+_KEYCAP = regex.compile(r"([0-9#*])\uFE0F?\u20E3")
+_PRESENTATION = regex.compile(r"[\uFE0E\uFE0F]")
+_PUNCTUATION = {"\u203c": "!!", "\u2049": "!?"}
 _SPACES = regex.compile(r"[^\S\n]+")
 _SPEAKABLE = regex.compile(r"[\p{L}\p{N}]")
 
@@ -71,9 +81,13 @@ class SpeechCleaner:
         text = self._outside_fences(sentence)
         if not text.strip():
             return ""
+        if not self.keep_emoji:
+            # Before the markdown marks, which would take the * of *️⃣ for emphasis.
+            text = _KEYCAP.sub(lambda m: m.group(1) if m.group(1).isdigit() else " ", text)
         if _RULE_LINE.match(text) or _TABLE_RULE.match(text):
             return ""
-        text = _HEADING.sub("", text)
+        if _HEADING.match(text):
+            text = _HEADING_CLOSE.sub("", _HEADING.sub("", text))
         text = _QUOTE.sub("", text)
         text = _BULLET.sub("", text)
         text = _IMAGE.sub(r"\1", text)
@@ -82,6 +96,7 @@ class SpeechCleaner:
         text = _AUTOLINK.sub(r"\1", text)
         text = _HTML_TAG.sub(" ", text)
         text = _INLINE_CODE.sub(lambda m: m.group(2).strip(), text)
+        text = _STRONG_EMPHASIS.sub(r"\2", text)
         text = _STRONG.sub(r"\2", text)
         text = _EMPHASIS.sub(r"\2", text)
         text = _STRIKE.sub(r"\1", text)
@@ -89,7 +104,9 @@ class SpeechCleaner:
         if "|" in text and text.strip().startswith("|"):
             text = ", ".join(cell for cell in _TABLE_BAR.split(text.strip()) if cell)
         if not self.keep_emoji:
-            text = _EMOJI.sub("", text)
+            text = _PRESENTATION.sub("", _EMOJI.sub("", text))
+            for mark, ascii_marks in _PUNCTUATION.items():
+                text = text.replace(mark, ascii_marks)
         text = _SPACES.sub(" ", text).strip()
         return text if _SPEAKABLE.search(text) else ""
 

@@ -36,6 +36,20 @@ CASES = [
     ("5 * 3 = 15.", "5 * 3 = 15."),
     ("「はい。」と言った。", "「はい。」と言った。"),
     ("これは**重要**です。", "これは重要です。"),
+    ("これは*重要*です。", "これは重要です。"),
+    ("これは_重要_です。", "これは重要です。"),
+    ("これは***とても***大事です。", "これはとても大事です。"),
+    ("***very*** good", "very good"),
+    ("**次**です。", "次です。"),
+    ("2*3*4 is 24.", "2*3*4 is 24."),
+    ("## Heading ##", "Heading"),
+    ("# C#", "C#"),
+    ("### Step ###   ", "Step"),
+    ("1️⃣ Boil water.", "1 Boil water."),
+    ("Press #️⃣ now.", "Press now."),
+    ("Acme™ and © 2024 ®.", "Acme™ and © 2024 ®."),
+    ("©️ 2024", "© 2024"),
+    ("Wow‼ Really⁉", "Wow!! Really!?"),
 ]
 
 
@@ -46,6 +60,13 @@ def test_clean(raw: str, spoken: str) -> None:
 
 def test_keep_emoji() -> None:
     assert SpeechCleaner(keep_emoji=True).clean("Great 😀!") == "Great 😀!"
+    assert SpeechCleaner(keep_emoji=True).clean("Step 1️⃣ ‼") == "Step 1️⃣ ‼"
+
+
+def test_emphasis_after_a_cjk_sentence_end_is_cleaned() -> None:
+    cleaner = SpeechCleaner()
+    parts = split_sentences("はい。**次**です。", "ja")
+    assert [cleaner.clean(p) for p in parts] == ["はい。", "次です。"]
 
 
 def test_code_fence_is_not_read_across_sentences() -> None:
