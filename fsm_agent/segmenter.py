@@ -321,15 +321,11 @@ class Segmenter:
                 # or as soon as the text so far cannot begin one.
                 newline = buf.find("\n", first, first + _MARKER_WINDOW)
                 window = first + _MARKER_WINDOW if newline < 0 else newline
-                if (
-                    not final
-                    and len(buf) < window
-                    and newline < 0
-                    and rules.list_marker.match(buf, first, window, partial=True) is not None
-                ):
+                unknown = not final and newline < 0 and len(buf) < window
+                lm = rules.list_marker.match(buf, first, window, partial=unknown)
+                if unknown and lm is not None:
                     self._pos = max(self._pos, first)
                     break
-                lm = rules.list_marker.match(buf, first, window)
                 self._list = None if lm is None else _ordinal(lm)
                 self._pos = max(self._pos, first if lm is None else lm.end())
                 self._at_start = False
