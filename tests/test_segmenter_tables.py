@@ -301,13 +301,28 @@ def test_available_languages() -> None:
         "a." * 30_000,
         "「はい。" * 15_000,
         "x. " * 20_000,
+        "x.**y" * 12_000,
+        "« Oui. » " * 6_000,
+        "「" * 60_000,
     ],
-    ids=["spaces", "space-newline", "mixed-space", "no-end", "cjk-no-end", "dots", "open", "x."],
+    ids=[
+        "spaces",
+        "space-newline",
+        "mixed-space",
+        "no-end",
+        "cjk-no-end",
+        "dots",
+        "open",
+        "x.",
+        "emphasis",
+        "guillemets",
+        "brackets",
+    ],
 )
 def test_work_per_chunk_stays_bounded(text: str) -> None:
     # Each feed looks only at the text after the sentence start (and a fixed look-behind), so
     # if that stays bounded whatever the input, the total work is linear in the input.
-    seg = Segmenter("en")
+    seg = Segmenter("fr" if "«" in text else "en")
     rules = seg._rules
     tail_bound = seg.max_length + rules.max_hold + 8
     rng = random.Random(3)
