@@ -9,7 +9,6 @@ lose STOPs, and has other characters speaking. Waits are bounded only to avoid h
 from __future__ import annotations
 
 import itertools
-import os
 import queue
 import re
 import signal
@@ -20,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from agent_cli import clean_env
 
 from fsm_agent.host_process import HostProcess
 from fsm_agent.host_sim import HostSim
@@ -38,9 +38,7 @@ def server() -> Iterator[FakeOpenAI]:
 
 
 def agent_env(base_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FSM_AGENT_"))}
-    env.update(OPENAI_API_KEY=SECRET, OPENAI_BASE_URL=base_url, PYTHONIOENCODING="ascii")
-    return env
+    return clean_env(OPENAI_API_KEY=SECRET, OPENAI_BASE_URL=base_url, PYTHONIOENCODING="ascii")
 
 
 def start_host(base_url: str, *flags: str, sim: HostSim | None = None) -> HostProcess:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from agent_cli import run_agent
 
 from fsm_agent import tts
 from fsm_agent.testing import FakeOpenAI
@@ -21,16 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def chat(
     stdin: str, *flags: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "chat", "--token-delay", "0", *flags],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    return run_agent("chat", "--token-delay", "0", *flags, stdin=stdin, env=env)
 
 
 def test_piped_echo_commands_and_history() -> None:
@@ -199,14 +191,7 @@ def test_chat_record_replays_the_same(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
     assert {"dir": "in", "line": "RECOG_EVENT_STOP|A. B."}.items() <= rows[1].items()
-    replayed = subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "replay", str(record)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
+    replayed = run_agent("replay", str(record))
     assert "# the same lines as in the recording" in replayed.stdout
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from agent_cli import run_agent
 
 from fsm_agent.cli import build_parser, settings_from_args
 
@@ -57,13 +56,8 @@ def test_prompt_file_flag_beats_an_environment_prompt(
 
 def test_both_prompt_flags_is_a_one_line_error(setup: tuple[Path, Path]) -> None:
     _, prompt = setup
-    out = subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "--prompt-file", str(prompt), "--system-prompt", "X"],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "OPENAI_API_KEY": "sk-unused"},
-    )
+    env = {**os.environ, "OPENAI_API_KEY": "sk-unused"}
+    out = run_agent("--prompt-file", str(prompt), "--system-prompt", "X", env=env)
     assert out.returncode == 2
     assert out.stderr.strip() == (
         "fsm-agent: error: --system-prompt and --prompt-file are both given; give only one of them"

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from agent_cli import run_agent
 
 from fsm_agent.config import ConfigError, Settings
 from fsm_agent.demo import REPLIES, USER_3, Demo, demo_backend, demo_host, demo_replies
@@ -19,14 +20,7 @@ from fsm_agent.term import Palette, wants_color
 
 
 def run_demo(*flags: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "demo", "--fast", *flags],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
+    return run_agent("demo", "--fast", *flags)
 
 
 @pytest.fixture(scope="module")
@@ -97,14 +91,7 @@ def test_demo_record_replays_the_same(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     first = json.loads(record.read_text(encoding="utf-8").splitlines()[0])
     assert first["line"].endswith(" demo")
-    replayed = subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "replay", str(record)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
+    replayed = run_agent("replay", str(record))
     assert "# the same lines as in the recording" in replayed.stdout, replayed.stdout
 
 

@@ -22,12 +22,12 @@ The other direction (many more interleavings, against the pure controller) is
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 
 import hypothesis.strategies as st
 import regex
+from agent_cli import clean_env
 from hypothesis import HealthCheck, Phase, given, settings
 
 from fsm_agent.host_process import HostProcess
@@ -123,8 +123,7 @@ _FAULTS = {
 
 
 def agent(server: FakeOpenAI, run: dict[str, object]) -> HostProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FSM_AGENT_"))}
-    env.update(OPENAI_API_KEY=SECRET, OPENAI_BASE_URL=server.base_url)
+    env = clean_env(OPENAI_API_KEY=SECRET, OPENAI_BASE_URL=server.base_url)
     args = [sys.executable, "-m", "fsm_agent", "--lang", "auto", "--max-retries", "0"]
     args += ["--voice", str(run["voice"]), "--barge-in", str(run["barge_in"])]
     args += ["--synth-timeout", "0.5", "--synth-seconds-per-char", "0.001"]

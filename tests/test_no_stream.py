@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from agent_cli import run_agent
 from test_record import SYNTH, host_session
 
 from fsm_agent.testing import FakeOpenAI
@@ -35,24 +36,9 @@ def test_run_mode_asks_for_the_whole_reply_and_speaks_it_by_sentence(
 
 def test_chat_with_no_stream() -> None:
     with FakeOpenAI(REPLY) as server:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "fsm_agent",
-                "chat",
-                "--base-url",
-                server.base_url,
-                "--no-stream",
-            ],
-            input="Good morning\n",
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=60,
-            env={**os.environ, "OPENAI_API_KEY": "sk-test-fake"},
-            check=False,
-        )
+        env = {**os.environ, "OPENAI_API_KEY": "sk-test-fake"}
+        flags = ["--base-url", server.base_url, "--no-stream"]
+        result = run_agent("chat", *flags, stdin="Good morning\n", env=env)
         body = server.requests[-1].body
     assert result.returncode == 0, result.stderr
     assert not body.get("stream")

@@ -11,13 +11,12 @@ first (``NO_PROXY`` may well list 127.0.0.1).
 from __future__ import annotations
 
 import importlib.util
-import os
 import ssl
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from agent_cli import clean_env, run_agent
 
 from fsm_agent.proxy import SOCKS_EXTRA, proxy_problem
 from fsm_agent.testing import FakeOpenAI
@@ -31,25 +30,15 @@ def clean_environment(**extra: str) -> dict[str, str]:
     """This process's environment without proxies, keys or fsm-agent settings, plus ``extra``."""
     env = {
         name: value
-        for name, value in os.environ.items()
-        if not name.lower().endswith("_proxy")
-        and not name.startswith(("OPENAI_", "FSM_AGENT_", "SSL_CERT_"))
+        for name, value in clean_env(without_proxies=True).items()
+        if not name.startswith("SSL_CERT_")
     }
     env.update(extra)
     return env
 
 
 def chat(stdin: str, env: dict[str, str], *flags: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "chat", *flags],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    return run_agent("chat", *flags, stdin=stdin, env=env)
 
 
 REPLIES = {"Hi": "Hello through the proxy.", "Again": "Still through it."}
@@ -109,16 +98,8 @@ def test_no_proxy_star_bypasses_the_proxy() -> None:
 @pytest.mark.parametrize("mode", [["chat"], []])
 def test_socks_without_socksio_fails_at_start_in_one_line(mode: list[str]) -> None:
     env = clean_environment(ALL_PROXY="socks5h://user:secret@127.0.0.1:1080")
-    result = subprocess.run(
-        [sys.executable, "-m", "fsm_agent", *mode, "--base-url", "http://127.0.0.1:9/v1"],
-        input="hi\n" if mode else "RECOG_EVENT_STOP|hi\n",
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    stdin = "hi\n" if mode else "RECOG_EVENT_STOP|hi\n"
+    result = run_agent(*mode, "--base-url", "http://127.0.0.1:9/v1", stdin=stdin, env=env)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from agent_cli import clean_env, run_agent
 
 from fsm_agent import diagram
 from fsm_agent.cli import COMMANDS
@@ -105,28 +106,13 @@ def server() -> Iterator[FakeOpenAI]:
 
 
 def environment(work: Path, server: FakeOpenAI) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.lower().endswith("_proxy") and not name.startswith(("OPENAI_", "FSM_AGENT_"))
-    }
-    env["OPENAI_BASE_URL"] = server.base_url
+    env = clean_env(without_proxies=True, OPENAI_BASE_URL=server.base_url)
     env["PATH"] = str(work / "bin") + os.pathsep + env.get("PATH", "")
     return env
 
 
 def fsm_agent(argv: list[str], work: Path, env: dict[str, str], stdin: str) -> tuple[int, str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "fsm_agent", *argv],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        cwd=work,
-        env=env,
-        check=False,
-    )
+    result = run_agent(*argv, stdin=stdin, env=env, cwd=work, timeout=120)
     assert result.returncode == 0, f"fsm-agent {shlex.join(argv)}: {result.stderr}"
     return result.returncode, result.stdout
 

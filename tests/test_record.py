@@ -9,6 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+from agent_cli import run_agent
+
 from fsm_agent.record import Recorder
 
 SYNTH = "SYNTH_START|0|mei_voice_normal|"
@@ -80,14 +82,7 @@ def test_run_mode_records_and_replays_the_same(tmp_path: Path) -> None:
     pieces = "".join(str(e["line"]) for e in got if e["dir"] == "chunk")
     assert pieces == "You said: Hello there. How are you?"
 
-    result = subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "replay", str(record)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
+    result = run_agent("replay", str(record))
     assert result.returncode == 0, result.stderr
     assert "replies: 1 recorded replies" in result.stdout
     assert "# the same lines as in the recording" in result.stdout
@@ -103,14 +98,7 @@ def test_replay_reports_where_a_recording_differs(tmp_path: Path) -> None:
         {"t": 0.04, "dir": "out", "line": SYNTH + "Something else."},
     ]
     record.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    out = subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "replay", str(record)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    ).stdout
+    out = run_agent("replay", str(record)).stdout
     assert f"agent>  {SYNTH}Recorded reply." in out
     assert "# differs from the recording at sent line 1:" in out
     assert f"#   recorded: {SYNTH}Something else." in out
@@ -129,13 +117,6 @@ def test_recorder_keeps_unicode_and_survives_a_closed_file(tmp_path: Path) -> No
 
 
 def test_unwritable_record_file_is_one_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "--backend", "echo", "--record", str(tmp_path)],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_agent("--backend", "echo", "--record", str(tmp_path))
     assert result.returncode == 2
     assert "cannot write the record file" in result.stderr

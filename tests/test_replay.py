@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
+
+from agent_cli import run_agent
 
 from fsm_agent.transcript import read_transcript, spoken_replies
 
@@ -13,14 +14,7 @@ SYNTH = "SYNTH_START|0|mei_voice_normal|"
 
 
 def replay(path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "replay", str(path), *flags],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
+    return run_agent("replay", str(path), *flags)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from agent_cli import clean_env, run_agent
 
 from fsm_agent.events import StreamError
 from fsm_agent.llm import describe_error
@@ -27,20 +26,12 @@ def test_describe_error_removes_registered_secrets_before_cutting_the_text() -> 
 
 def test_chat_mode_output_log_and_record_never_show_the_key(tmp_path: Path) -> None:
     log_file, record = tmp_path / "chat.log", tmp_path / "chat.jsonl"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FSM_AGENT_"))}
+    env = clean_env(OPENAI_API_KEY=SECRET)
     with FakeOpenAI("Fine again.") as server:
         server.push("echo_key_in_error")
         flags = ["--base-url", server.base_url, "--max-retries", "0", "--log-level", "debug"]
         flags += ["--log-file", str(log_file), "--record", str(record)]
-        result = subprocess.run(
-            [sys.executable, "-m", "fsm_agent", "chat", *flags],
-            input="first\nsecond\n",
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=60,
-            env={**env, "OPENAI_API_KEY": SECRET},
-        )
+        result = run_agent("chat", *flags, stdin="first\nsecond\n", env=env)
         assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
     assert result.returncode == 0, result.stderr
     assert "HTTP 401" in result.stderr  # the failure is shown ...

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from agent_cli import clean_env, run_agent
 
 
 def test_anyscript_path_does_not_import_openai() -> None:
@@ -25,9 +26,9 @@ def test_anyscript_path_does_not_import_openai() -> None:
 
 
 def test_help_explains_every_setting() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "--help"], capture_output=True, text=True, check=True
-    ).stdout
+    result = run_agent("--help")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
     for flag in (
         "--model", "--base-url", "--voice", "--alias", "--lang", "--system-prompt", "--prompt-file",
         "--history-turns", "--synth-timeout", "--log-file", "--log-level", "--barge-in",
@@ -43,12 +44,7 @@ def test_help_explains_every_setting() -> None:
 
 
 def test_bad_setting_is_one_line_not_a_traceback() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "fsm_agent", "--barge-in", "never", "--synth-timeout", "-1"],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    out = run_agent("--barge-in", "never", "--synth-timeout", "-1")
     assert out.returncode == 2
     assert out.stderr.strip() == (
         "fsm-agent: error: synth_timeout must be more than 0 and at most 3600 seconds"
@@ -70,29 +66,16 @@ def test_bad_setting_is_one_line_not_a_traceback() -> None:
     ],
 )
 def test_unusable_numbers_and_aliases_are_one_line_errors(flags: list[str]) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "fsm_agent", *flags],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "OPENAI_API_KEY": "sk-unused"},
-        timeout=60,
-    )
+    out = run_agent(*flags, env={**os.environ, "OPENAI_API_KEY": "sk-unused"})
     assert out.returncode == 2, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert out.stderr.startswith("fsm-agent: error: ")
 
 
 def test_no_key_and_no_base_url_is_a_clear_error_not_a_silent_avatar() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FSM_AGENT_"))}
+    env = clean_env()
     for mode in ([], ["chat"]):
-        out = subprocess.run(
-            [sys.executable, "-m", "fsm_agent", *mode],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
+        out = run_agent(*mode, env=env)
         assert out.returncode == 2
         assert "no API key: set OPENAI_API_KEY" in out.stderr
         assert "Traceback" not in out.stderr
@@ -102,13 +85,7 @@ def test_a_log_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "dir" / "x.log"
     flags = ["--backend", "echo", "--log-file", str(missing)]
     for mode in ([], ["chat"]):
-        out = subprocess.run(
-            [sys.executable, "-m", "fsm_agent", *mode, *flags],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=60,
-        )
+        out = run_agent(*mode, *flags)
         assert out.returncode == 2
         assert out.stderr.strip() == (
             f"fsm-agent: error: cannot write the log file {missing}: No such file or directory"
@@ -117,14 +94,8 @@ def test_a_log_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
 
 def test_a_system_prompt_over_the_token_budget_is_warned_about_once_at_start() -> None:
     def run(*flags: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "fsm_agent", "--backend", "echo", *flags],
-            input="RECOG_EVENT_STOP|hi\nRECOG_EVENT_STOP|again\n",
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=60,
-        ).stderr
+        stdin = "RECOG_EVENT_STOP|hi\nRECOG_EVENT_STOP|again\n"
+        return run_agent("--backend", "echo", *flags, stdin=stdin).stderr
 
     warned = run("--history-tokens", "50", "--system-prompt", "word " * 100)
     assert warned.count("the system prompt alone is about") == 1

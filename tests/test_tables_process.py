@@ -31,7 +31,6 @@ What keeps it deterministic without asserting any timing:
 from __future__ import annotations
 
 import dataclasses
-import os
 import queue
 import re
 import subprocess
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import IO
 
 import pytest
+from agent_cli import clean_env
 from table_runner import Case, case_settings, generations, host_bytes, load_cases, make_event
 
 from fsm_agent.controller import Controller
@@ -112,13 +112,7 @@ def wait_for_state(log: Path, state: str, timeout: float = WAIT) -> bool:
 
 
 def _environment() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("FSM_AGENT_", "OPENAI_")) and k != "PYTHONPATH"
-    }
-    env["PYTHONPATH"] = str(ROOT)
-    return env
+    return clean_env(PYTHONPATH=str(ROOT))
 
 
 class Child:
