@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fsm_agent.segmenter import Segmenter
 
-GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "data" / "golden_rules.json"
+GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "data" / "golden_rules.json"  # MIT
 SIZES = (25_000, 50_000, 100_000, 200_000)
 LAG_SIZE = 50_000
 CAP_S = 60.0  # other tools: no size is measured after one that took longer than this
