@@ -10,7 +10,6 @@ ImportError; saying so once, at start, with the command that fixes it, is kinder
 from __future__ import annotations
 
 import importlib.util
-import urllib.request
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -49,7 +48,11 @@ def proxy_problem(
         The problem, or None.
 
     """
-    found = urllib.request.getproxies() if proxies is None else proxies
+    if proxies is None:
+        import urllib.request  # 20 ms of imports: not on every start's path, only here
+
+        proxies = urllib.request.getproxies()
+    found = proxies
     if "*" in [host.strip() for host in found.get("no", "").split(",")]:
         return None  # NO_PROXY=*: no proxy is used at all
     present = has_module or (lambda name: importlib.util.find_spec(name) is not None)
