@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -109,11 +110,8 @@ def test_a_closed_pipe_ends_the_demo_quietly() -> None:
     child.stderr.close()
 
 
-def test_demo_host_speaks_longer_sentences_longer_and_answers_stop() -> None:
-    sim = demo_host(scale=100.0)
-    assert sim.speaking_seconds("こんにちは。") < sim.speaking_seconds(
-        "こんにちは。今日はいい天気ですね。"
-    )
+def recording_delivery() -> tuple[list[str], threading.Event, Callable[[str], None]]:
+    """A HostLoop ``deliver`` that keeps every line and flags the first SYNTH_EVENT_STOP|0."""
     posted: list[str] = []
     stopped = threading.Event()
 
@@ -122,6 +120,15 @@ def test_demo_host_speaks_longer_sentences_longer_and_answers_stop() -> None:
         if line == "SYNTH_EVENT_STOP|0":
             stopped.set()
 
+    return posted, stopped, deliver
+
+
+def test_demo_host_speaks_longer_sentences_longer_and_answers_stop() -> None:
+    sim = demo_host(scale=100.0)
+    assert sim.speaking_seconds("こんにちは。") < sim.speaking_seconds(
+        "こんにちは。今日はいい天気ですね。"
+    )
+    posted, stopped, deliver = recording_delivery()
     with HostLoop(deliver, sim) as host:
         host.child_line("SYNTH_START|0|mei_voice_normal|Hello.")
         host.child_line("SYNTH_STOP|0")
@@ -140,14 +147,7 @@ def test_demo_host_speaks_longer_sentences_longer_and_answers_stop() -> None:
 
 
 def test_host_loop_delivers_the_end_of_a_sentence_on_time() -> None:
-    posted: list[str] = []
-    stopped = threading.Event()
-
-    def deliver(line: str) -> None:
-        posted.append(line)
-        if line == "SYNTH_EVENT_STOP|0":
-            stopped.set()
-
+    posted, stopped, deliver = recording_delivery()
     with HostLoop(deliver, demo_host(scale=0.01)) as host:
         host.startup()
         host.child_line("SYNTH_START|0|mei_voice_normal|Hi.")
