@@ -21,11 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fsm_agent.config import load_settings  # noqa: E402
-from fsm_agent.controller import Controller  # noqa: E402
-from fsm_agent.events import SynthStarted, SynthStopped, Utterance  # noqa: E402
-from fsm_agent.openai_backend import OpenAIBackend  # noqa: E402
-from fsm_agent.runtime import QUIT, Runtime  # noqa: E402
+from fsm_agent.backends.openai_compat import OpenAIBackend  # noqa: E402
+from fsm_agent.config.load import load_settings  # noqa: E402
+from fsm_agent.core.controller import Controller  # noqa: E402
+from fsm_agent.core.events import SynthStarted, SynthStopped, Utterance  # noqa: E402
+from fsm_agent.runtime.loop import QUIT, Runtime  # noqa: E402
 from fsm_agent.testing.fake_openai import FakeOpenAI, connection_refused_url  # noqa: E402
 
 KEY = "sk-bench-FSMSECRET-5e4d3c2b1a"

@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fsm_agent.config import load_settings  # noqa: E402
-from fsm_agent.controller import Controller  # noqa: E402
-from fsm_agent.events import Chunk, StreamEnd, SynthStarted, SynthStopped, Utterance  # noqa: E402
-from fsm_agent.runtime import QUIT, Runtime  # noqa: E402
+from fsm_agent.config.load import load_settings  # noqa: E402
+from fsm_agent.core.controller import Controller  # noqa: E402
+from fsm_agent.core.events import Chunk, StreamEnd, SynthStarted, SynthStopped, Utterance  # noqa: E402
+from fsm_agent.runtime.loop import QUIT, Runtime  # noqa: E402
 from fsm_agent.testing.fake_openai import FakeOpenAI  # noqa: E402
 
 SEED = ROOT.parent / "shared" / "seeds" / "mmdagent-ex-chatgpt-en.md"
@@ -331,7 +331,7 @@ def segmenter_cost_per_char(chars: int) -> float:
     """Seconds per character of mixed text streamed through the segmenter in 1-3 char chunks."""
     import random
 
-    from fsm_agent.segmenter import Segmenter
+    from fsm_agent.text.segmenter import Segmenter
 
     unit = "こんにちは。今日はいい天気ですね！Hello there, Mr. Smith. It costs 3.14 dollars. "
     text = (unit * (chars // len(unit) + 1))[:chars]

@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fsm_agent.segmenter import Segmenter
+from fsm_agent.text.segmenter import Segmenter
 
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "data" / "golden_rules.json"  # MIT
 SIZES = (25_000, 50_000, 100_000, 200_000)

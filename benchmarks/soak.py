@@ -2,7 +2,7 @@
 
 Run from the repository root:  python benchmarks/soak.py [--turns 1000]
 
-The real ``fsm-agent`` process talks to the simulated MMDAgent-EX host (fsm_agent.host_sim)
+The real ``fsm-agent`` process talks to the simulated MMDAgent-EX host (fsm_agent.sim.host_sim)
 through real pipes, and to a loopback fake OpenAI server through the real ``openai`` client.
 Every 7th turn is interrupted by the next utterance while it speaks; every 5th request fails
 (HTTP 500 with no retry left, a cut stream, a malformed chunk, an error event, a 401 whose
@@ -26,8 +26,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fsm_agent.host_process import HostProcess  # noqa: E402
-from fsm_agent.host_sim import HostSim  # noqa: E402
+from fsm_agent.sim.host_process import HostProcess  # noqa: E402
+from fsm_agent.sim.host_sim import HostSim  # noqa: E402
 from fsm_agent.testing.fake_openai import FakeOpenAI  # noqa: E402
 
 KEY = "sk-soak-FSMSECRET-0a1b2c3d4e5f"

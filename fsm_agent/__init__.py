@@ -9,17 +9,17 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs start-up time
 if TYPE_CHECKING:
-    from fsm_agent.cleanup import SpeechCleaner
-    from fsm_agent.segmenter import Segmenter, available_languages, split_sentences
+    from fsm_agent.text.cleanup import SpeechCleaner
+    from fsm_agent.text.segmenter import Segmenter, available_languages, split_sentences
 
 __all__ = ["Segmenter", "SpeechCleaner", "__version__", "available_languages", "split_sentences"]
 __version__ = "0.1.0"
 
 _LAZY = {
-    "SpeechCleaner": "fsm_agent.cleanup",
-    "Segmenter": "fsm_agent.segmenter",
-    "available_languages": "fsm_agent.segmenter",
-    "split_sentences": "fsm_agent.segmenter",
+    "SpeechCleaner": "fsm_agent.text.cleanup",
+    "Segmenter": "fsm_agent.text.segmenter",
+    "available_languages": "fsm_agent.text.segmenter",
+    "split_sentences": "fsm_agent.text.segmenter",
 }
 
 

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import signal
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from fsm_agent import __version__
-from fsm_agent.config import (
-    BARGE_IN_CHOICES,
-    LOG_LEVELS,
-    SETTING_NAMES,
-    ConfigError,
-    Settings,
-    load_settings,
-)
+from fsm_agent.config.flags import settings_parser
+from fsm_agent.core.settings import ConfigError
+from fsm_agent.runtime.signals import install_quit_signals, restore_signals
 
 DESCRIPTION = """\
 Speak a streamed LLM reply through an MMDAgent-EX avatar, one sentence at a time.
@@ -45,152 +37,9 @@ examples:
 """
 
 
-def _settings_parser() -> argparse.ArgumentParser:
-    """The options every mode shares; each sets one field of Settings."""
-    p = argparse.ArgumentParser(add_help=False)
-    S = argparse.SUPPRESS
-    g = p.add_argument_group("settings (also TOML keys and FSM_AGENT_* variables)")
-    g.add_argument("--config", type=Path, metavar="FILE", default=S, help="TOML settings file")
-    g.add_argument("--model", default=S, help="chat model name (default: gpt-4o-mini)")
-    g.add_argument(
-        "--base-url",
-        default=S,
-        metavar="URL",
-        help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (default: OpenAI)",
-    )
-    g.add_argument(
-        "--api-key-env",
-        default=S,
-        metavar="NAME",
-        help="environment variable holding the API key (default: OPENAI_API_KEY)",
-    )
-    g.add_argument(
-        "--backend",
-        default=S,
-        metavar="NAME",
-        help="openai (default), echo (repeat the user), or script:FILE (replies separated by ---)",
-    )
-    g.add_argument(
-        "--voice", default=S, help="voice alias for SYNTH_START (default: mei_voice_normal)"
-    )
-    g.add_argument("--alias", default=S, help="model alias of the speaking character (default: 0)")
-    g.add_argument(
-        "--lang",
-        default=S,
-        help="sentence rules: auto (default, mixed text), ja, en, zh, ko, de, fr, es, ru, it",
-    )
-    g.add_argument(
-        "--system-prompt",
-        default=S,
-        metavar="TEXT",
-        help="the system prompt; replaces a prompt file given in the TOML file or environment",
-    )
-    g.add_argument(
-        "--prompt-file",
-        type=Path,
-        default=S,
-        metavar="FILE",
-        help="read the system prompt from FILE (UTF-8); replaces a system prompt given in the "
-        "TOML file or environment; not together with --system-prompt",
-    )
-    g.add_argument(
-        "--history-turns", type=int, default=S, metavar="N", help="turns kept (default: 20)"
-    )
-    g.add_argument(
-        "--history-tokens",
-        type=int,
-        default=S,
-        metavar="N",
-        help="token budget of the history (default: 3000)",
-    )
-    g.add_argument(
-        "--synth-timeout",
-        type=float,
-        default=S,
-        metavar="SEC",
-        help="base wait for SYNTH_EVENT_STOP; grows by --synth-seconds-per-char "
-        "(default: 5, at most 3600)",
-    )
-    g.add_argument(
-        "--synth-seconds-per-char",
-        type=float,
-        default=S,
-        metavar="SEC",
-        help="added to that wait for each character of the sentence, so a long sentence is "
-        "not cut short (default: 0.25)",
-    )
-    g.add_argument(
-        "--stream-timeout",
-        type=float,
-        default=S,
-        metavar="SEC",
-        help="LLM silence before a turn fails (default: 30, at most 3600)",
-    )
-    g.add_argument(
-        "--max-retries", type=int, default=S, metavar="N", help="LLM request retries (default: 1)"
-    )
-    g.add_argument(
-        "--max-reply-chars",
-        type=int,
-        default=S,
-        metavar="N",
-        help="cut a reply off here (default: 4000)",
-    )
-    g.add_argument(
-        "--temperature", type=float, default=S, help="sampling temperature (default: the server's)"
-    )
-    g.add_argument(
-        "--max-tokens",
-        type=int,
-        default=S,
-        metavar="N",
-        help="reply token limit (default: the server's)",
-    )
-    g.add_argument(
-        "--no-stream",
-        action="store_const",
-        const=True,
-        default=S,
-        help="ask for the whole reply at once",
-    )
-    g.add_argument(
-        "--barge-in",
-        choices=BARGE_IN_CHOICES,
-        default=S,
-        help="what interrupts the avatar: final utterance (default), start of speech, never",
-    )
-    g.add_argument(
-        "--error-reply",
-        default=S,
-        metavar="TEXT",
-        help="spoken when a turn fails before any sentence",
-    )
-    g.add_argument(
-        "--keep-emoji", action="store_const", const=True, default=S, help="do not drop emoji"
-    )
-    g.add_argument(
-        "--log-file", type=Path, default=S, metavar="FILE", help="also log to FILE (UTF-8)"
-    )
-    g.add_argument(
-        "--log-level",
-        type=str.lower,
-        choices=LOG_LEVELS,
-        default=S,
-        help="how much to log: debug adds every state change and ignored line (default: info)",
-    )
-    g.add_argument(
-        "--record",
-        type=Path,
-        default=S,
-        metavar="FILE",
-        help="write every exchanged line with a timestamp to FILE (JSON lines), for replay",
-    )
-    return p
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Build the full parser with its subcommands."""
-    common = _settings_parser()
+    common = settings_parser()
     parser = argparse.ArgumentParser(
         prog="fsm-agent",
         description=DESCRIPTION,
@@ -208,26 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Load the settings with the flags the user gave on top.
-
-    Raises:
-        ConfigError: When a setting is wrong; ``main`` prints it in one line.
-
-    """
-    given = {k: v for k, v in vars(args).items() if k in SETTING_NAMES}
-    settings = load_settings(getattr(args, "config", None), given)
-    return replace(settings, system_prompt=settings.resolved_prompt(), prompt_file=None)
-
-
 # Each subcommand is a module with HELP (one line), add_arguments(parser) and main(args) -> int.
 # Adding a mode is adding a module and one line here.
 COMMANDS: dict[str, str] = {
-    "run": "fsm_agent.app",
-    "replay": "fsm_agent.replay",
-    "chat": "fsm_agent.chat",
-    "demo": "fsm_agent.demo",
-    "diagram": "fsm_agent.diagram",
+    "run": "fsm_agent.modes.run",
+    "replay": "fsm_agent.modes.replay",
+    "chat": "fsm_agent.modes.chat",
+    "demo": "fsm_agent.modes.demo",
+    "diagram": "fsm_agent.modes.diagram",
 }
 
 
@@ -254,40 +91,13 @@ def main(
     args = parser.parse_args(argv)
     command = args.command or "run"
     if command != "run":  # the other modes are interactive or short: Ctrl-C is theirs
-        _restore_signals(original_signals or previous)
+        restore_signals(original_signals or previous)
     try:
         return int(_module(command).main(args))
     except ConfigError as exc:
         parser.exit(2, f"fsm-agent: error: {exc}\n")
     except KeyboardInterrupt:
         return 0
-
-
-_QUIT_SIGNALS = ("SIGINT", "SIGTERM", "SIGBREAK")
-
-
-def install_quit_signals(quit_: Callable[[], None]) -> dict[int, Any]:
-    """Call ``quit_`` on Ctrl-C and SIGTERM where the platform has them.
-
-    Returns:
-        The handlers replaced, by signal number (none when not on the main thread).
-
-    """
-    previous: dict[int, Any] = {}
-    for name in _QUIT_SIGNALS:
-        signum = getattr(signal, name, None)
-        if signum is None:
-            continue
-        try:
-            previous[signum] = signal.signal(signum, lambda *_: quit_())
-        except ValueError:  # not the main thread: signals are not ours to take
-            break
-    return previous
-
-
-def _restore_signals(previous: dict[int, Any]) -> None:
-    for signum, handler in previous.items():
-        signal.signal(signum, handler)
 
 
 def _exit_now() -> None:

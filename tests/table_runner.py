@@ -50,9 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fsm_agent.config import SETTING_NAMES, Settings, load_settings
-from fsm_agent.controller import Controller
-from fsm_agent.events import (
+from fsm_agent.config.load import load_settings
+from fsm_agent.core.controller import Controller
+from fsm_agent.core.events import (
     CancelStream,
     Chunk,
     Command,
@@ -65,8 +65,9 @@ from fsm_agent.events import (
     TurnDone,
     event_from_message,
 )
-from fsm_agent.protocol import parse_line
-from fsm_agent.table import STATES, TRANSITIONS
+from fsm_agent.core.protocol import parse_line
+from fsm_agent.core.settings import SETTING_NAMES, Settings
+from fsm_agent.core.table import STATES, TRANSITIONS
 
 CASES_DIR = Path(__file__).parent / "cases"
 

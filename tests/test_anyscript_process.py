@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from agent_cli import clean_env
 
-from fsm_agent.host_process import HostProcess
-from fsm_agent.host_sim import HostSim
+from fsm_agent.sim.host_process import HostProcess
+from fsm_agent.sim.host_sim import HostSim
 from fsm_agent.testing.fake_openai import FakeOpenAI, connection_refused_url
 
 SECRET = "sk-test-FSMSECRET-0123456789abcdef"

@@ -13,7 +13,7 @@ import psutil
 import pytest
 from agent_cli import run_agent
 
-from fsm_agent import tts
+from fsm_agent.modes import tts
 from fsm_agent.testing import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[1]

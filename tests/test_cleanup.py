@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fsm_agent.cleanup import SpeechCleaner
-from fsm_agent.segmenter import split_sentences
+from fsm_agent.text.cleanup import SpeechCleaner
+from fsm_agent.text.segmenter import split_sentences
 
 CASES = [
     ("**Note.**", "Note."),

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from agent_cli import run_agent
 
-from fsm_agent.cli import build_parser, settings_from_args
+from fsm_agent.cli import build_parser
+from fsm_agent.config.flags import settings_from_args
 
 
 @pytest.fixture(autouse=True)

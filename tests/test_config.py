@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from fsm_agent.config import ConfigError, load_settings
+from fsm_agent.config.load import load_settings
+from fsm_agent.core.settings import ConfigError
 
 
 def test_defaults() -> None:
@@ -129,7 +130,7 @@ def test_aliases_that_could_not_work_are_rejected(name: str, value: str, message
 
 
 def test_the_longest_aliases_still_leave_room_for_a_sentence() -> None:
-    from fsm_agent import protocol
+    from fsm_agent.core import protocol
 
     s = load_settings(overrides={"alias": "a" * 100, "voice": "v" * 100}, environ={})
     pieces = protocol.speakable_pieces(s.alias, s.voice, "長い文、" * 600)

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from agent_cli import run_agent
 
-from fsm_agent.config import ConfigError, Settings
-from fsm_agent.demo import REPLIES, USER_3, Demo, demo_backend, demo_host, demo_replies
-from fsm_agent.host_loop import HostLoop
-from fsm_agent.llm import OfflineStream
-from fsm_agent.term import Palette, wants_color
+from fsm_agent.backends.offline import OfflineStream
+from fsm_agent.core.settings import ConfigError, Settings
+from fsm_agent.modes.demo import REPLIES, USER_3, Demo, demo_backend, demo_host, demo_replies
+from fsm_agent.modes.term import Palette, wants_color
+from fsm_agent.sim.host_loop import HostLoop
 
 
 def run_demo(*flags: str) -> subprocess.CompletedProcess[str]:

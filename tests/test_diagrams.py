@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fsm_agent import cli, diagram
-from fsm_agent.table import TRANSITIONS
+from fsm_agent import cli
+from fsm_agent.core.table import TRANSITIONS
+from fsm_agent.modes import diagram
 
 DIAGRAMS = Path(__file__).resolve().parent.parent / "diagrams"
 REFRESH = (

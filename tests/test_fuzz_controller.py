@@ -33,10 +33,9 @@ import regex
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from fsm_agent import protocol
-from fsm_agent.config import Settings
-from fsm_agent.controller import Controller, join_heard
-from fsm_agent.events import (
+from fsm_agent.core import protocol
+from fsm_agent.core.controller import Controller, join_heard
+from fsm_agent.core.events import (
     Arm,
     CancelStream,
     Chunk,
@@ -54,6 +53,7 @@ from fsm_agent.events import (
     Utterance,
     event_from_message,
 )
+from fsm_agent.core.settings import Settings
 
 ERROR_REPLY = "Sorry, I could not answer that."
 _UNSAFE = regex.compile(r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}|]")

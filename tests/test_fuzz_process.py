@@ -30,8 +30,8 @@ import regex
 from agent_cli import clean_env
 from hypothesis import HealthCheck, Phase, given, settings
 
-from fsm_agent.host_process import HostProcess
-from fsm_agent.host_sim import HostSim
+from fsm_agent.sim.host_process import HostProcess
+from fsm_agent.sim.host_sim import HostSim
 from fsm_agent.testing.fake_openai import FakeOpenAI
 
 SECRET = "sk-fuzz-FSMSECRET-9f8e7d6c5b4a"

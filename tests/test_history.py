@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fsm_agent.history import History, estimate_tokens
+from fsm_agent.core.history import History, estimate_tokens
 
 
 def test_messages_start_with_the_system_prompt_and_alternate() -> None:

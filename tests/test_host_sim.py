@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from fsm_agent.host_process import HostProcess
-from fsm_agent.host_sim import HostSim, Spoken
+from fsm_agent.sim.host_process import HostProcess
+from fsm_agent.sim.host_sim import HostSim, Spoken
 
 START = "SYNTH_START|0|mei_voice_normal|"
 

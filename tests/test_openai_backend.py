@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from fsm_agent.config import Settings
-from fsm_agent.events import Event
-from fsm_agent.openai_backend import OpenAIBackend, StreamFailed
+from fsm_agent.backends.openai_compat import OpenAIBackend, StreamFailed
+from fsm_agent.core.events import Event
+from fsm_agent.core.settings import Settings
+from fsm_agent.runtime.worker import Generation
 from fsm_agent.testing.fake_openai import FakeOpenAI
-from fsm_agent.worker import Generation
 
 REPLY = "Hello there. How are you today?"
 HELLO = [{"role": "user", "content": "hello"}]

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fsm_agent.protocol import (
+from fsm_agent.core.protocol import (
     MAX_LINE_BYTES,
     Message,
     parse_line,

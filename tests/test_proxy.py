@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from agent_cli import clean_env, run_agent
 
-from fsm_agent.proxy import SOCKS_EXTRA, proxy_problem
+from fsm_agent.backends.proxy import SOCKS_EXTRA, proxy_problem
 from fsm_agent.testing import FakeOpenAI
 from fsm_agent.testing.proxy import LoopbackProxy, LoopbackSocks5
 

@@ -29,8 +29,8 @@ from pathlib import Path
 import pytest
 from agent_cli import clean_env, run_agent
 
-from fsm_agent import diagram
 from fsm_agent.cli import COMMANDS
+from fsm_agent.modes import diagram
 from fsm_agent.testing import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[1]

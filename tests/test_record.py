@@ -11,7 +11,7 @@ from pathlib import Path
 
 from agent_cli import run_agent
 
-from fsm_agent.record import Recorder
+from fsm_agent.runtime.record import Recorder
 
 SYNTH = "SYNTH_START|0|mei_voice_normal|"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent_cli import run_agent
 
-from fsm_agent.transcript import read_transcript, spoken_replies
+from fsm_agent.modes.replay_transcript import read_transcript, spoken_replies
 
 SYNTH = "SYNTH_START|0|mei_voice_normal|"
 

@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from fsm_agent.config import Settings
-from fsm_agent.controller import Controller
-from fsm_agent.lineio import EOF_MARK
-from fsm_agent.openai_backend import OpenAIBackend
-from fsm_agent.runtime import QUIT, Runtime, describe_threads
+from fsm_agent.backends.openai_compat import OpenAIBackend
+from fsm_agent.core.controller import Controller
+from fsm_agent.core.settings import Settings
+from fsm_agent.runtime.lineio import EOF_MARK
+from fsm_agent.runtime.loop import QUIT, Runtime, describe_threads
 from fsm_agent.testing.fake_openai import FakeOpenAI
 
 WAIT = 20.0

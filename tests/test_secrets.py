@@ -6,9 +6,8 @@ from pathlib import Path
 
 from agent_cli import clean_env, run_agent
 
-from fsm_agent.events import StreamError
-from fsm_agent.llm import describe_error
-from fsm_agent.logs import REDACTED, add_secret
+from fsm_agent.core.events import StreamError
+from fsm_agent.runtime.logs import REDACTED, add_secret, describe_error
 from fsm_agent.testing.fake_openai import FakeOpenAI
 
 SECRET = "sk-test-CHATSECRET-0123456789abcdef"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fsm_agent.segmenter import Segmenter, split_sentences
+from fsm_agent.text.segmenter import Segmenter, split_sentences
 
 # A copy of ../shared/data/golden_rules.json (MIT, see golden_rules.NOTICE.txt), kept in the
 # repository so that a clone on its own runs the Golden Rules.

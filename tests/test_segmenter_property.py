@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fsm_agent.segmenter import Segmenter, available_languages, split_sentences
+from fsm_agent.text.segmenter import Segmenter, available_languages, split_sentences
 
 # Pieces that exercise the rules: terminators, closers, quotes, abbreviations, lists, numbers.
 PIECES = [

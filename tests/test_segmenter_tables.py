@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from fsm_agent import segmenter
-from fsm_agent.segmenter import Segmenter, available_languages, split_sentences
+from fsm_agent.text import segmenter
+from fsm_agent.text.segmenter import Segmenter, available_languages, split_sentences
 
 TABLE: list[tuple[str, str, list[str]]] = [
     # Japanese

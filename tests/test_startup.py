@@ -14,10 +14,10 @@ from agent_cli import clean_env, run_agent
 def test_anyscript_path_does_not_import_openai() -> None:
     code = (
         "import sys\n"
-        "import fsm_agent.cli, fsm_agent.app, fsm_agent.runtime\n"
-        "import fsm_agent.controller, fsm_agent.llm\n"
-        "from fsm_agent.config import load_settings\n"
-        "from fsm_agent.controller import Controller\n"
+        "import fsm_agent.cli, fsm_agent.modes.run, fsm_agent.runtime.loop\n"
+        "import fsm_agent.core.controller, fsm_agent.backends.factory\n"
+        "from fsm_agent.config.load import load_settings\n"
+        "from fsm_agent.core.controller import Controller\n"
         "Controller(load_settings(environ={}))\n"
         "print('openai' in sys.modules)\n"
     )

@@ -6,9 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from fsm_agent.config import Settings
-from fsm_agent.controller import Controller
-from fsm_agent.events import (
+from fsm_agent.core.controller import Controller
+from fsm_agent.core.events import (
     Arm,
     Chunk,
     Command,
@@ -18,6 +17,7 @@ from fsm_agent.events import (
     SynthStopped,
     Utterance,
 )
+from fsm_agent.core.settings import Settings
 
 SHORT, LONG = "Hi.", "This sentence is a good deal longer than the first one."
 

@@ -1,7 +1,7 @@
 """Run every event-sequence table in tests/cases against the pure Controller.
 
 Each ``[[case]]`` is one test; see ``tests/table_runner.py`` for the format. Besides the cases:
-every (state, trigger) pair of ``fsm_agent.table`` and every (row, source state) of the
+every (state, trigger) pair of ``fsm_agent.core.table`` and every (row, source state) of the
 transition table must be exercised by some case, and the runner itself must catch a wrong
 expectation.
 """
@@ -22,7 +22,7 @@ from table_runner import (
     run_case,
 )
 
-from fsm_agent.table import TRANSITIONS, pairs
+from fsm_agent.core.table import TRANSITIONS, pairs
 
 CASES = load_cases()
 
@@ -67,7 +67,7 @@ def test_enough_cases() -> None:
 
 def test_every_state_trigger_pair_is_covered() -> None:
     missing = sorted(pairs() - _coverage().pairs)
-    assert not missing, f"(state, trigger) pairs of fsm_agent.table no case reaches: {missing}"
+    assert not missing, f"(state, trigger) pairs of fsm_agent.core.table no case reaches: {missing}"
 
 
 def test_every_table_row_fires_from_every_source() -> None:

@@ -44,8 +44,8 @@ import pytest
 from agent_cli import clean_env
 from table_runner import Case, case_settings, generations, host_bytes, load_cases, make_event
 
-from fsm_agent.controller import Controller
-from fsm_agent.events import StreamEnd
+from fsm_agent.core.controller import Controller
+from fsm_agent.core.events import StreamEnd
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 20.0

@@ -15,8 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fsm_agent.terminal_host import TerminalHost
-from fsm_agent.tts import TtsProgram
+from fsm_agent.modes.chat_host import TerminalHost
+from fsm_agent.modes.tts import TtsProgram
 
 FAKE_TTS = """\
 import sys, time
@@ -170,7 +170,7 @@ def test_a_failing_program_is_reported_once(
     script.write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
     posted = Posted()
     host = TerminalHost("0", lambda text: None, posted, TtsProgram((sys.executable, str(script))))
-    with caplog.at_level("WARNING", logger="fsm_agent.chat"):
+    with caplog.at_level("WARNING", logger="fsm_agent.modes.chat"):
         host.write("SYNTH_START|0|v|One.")
         posted.wait_for(2)
         host.write("SYNTH_START|0|v|Two.")

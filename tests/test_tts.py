@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from fsm_agent.config import ConfigError
-from fsm_agent.tts import NOT_FOUND, TEXT_VARIABLE, find_tts, tts_from_command
+from fsm_agent.core.settings import ConfigError
+from fsm_agent.modes.tts import NOT_FOUND, TEXT_VARIABLE, find_tts, tts_from_command
 
 
 def on_path(*names: str) -> Callable[[str], str | None]:

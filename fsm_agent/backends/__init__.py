@@ -1,0 +1,1 @@
+"""Where replies come from: offline replies and any OpenAI-compatible server."""

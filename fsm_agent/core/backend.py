@@ -1,0 +1,38 @@
+"""The port between the runtime and the backends: a reply stream and what opens one.
+
+The runtime iterates a :class:`ReplyStream` on a worker thread and may close it from another
+thread to cancel (barge-in); backends (``fsm_agent.backends``) implement :class:`Backend`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+Messages = Sequence[dict[str, str]]
+"""A chat request: ``{"role": ..., "content": ...}`` dictionaries, the system prompt first."""
+
+
+class ReplyStream(Protocol):
+    """An open reply: iterate it for text pieces; ``close()`` may be called from any thread."""
+
+    total_tokens: int | None
+    """The server's usage report, known once iteration has finished (None if not given)."""
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def close(self) -> None:
+        """Stop the reply and release its connection at once."""
+
+
+class Backend(Protocol):
+    """Opens reply streams."""
+
+    def open(self, messages: Messages) -> ReplyStream:
+        """Send the request; return the stream of the reply's text pieces.
+
+        Raises:
+            Exception: Any failure; the runtime turns it into a ``StreamError``.
+
+        """
+        ...

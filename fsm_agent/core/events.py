@@ -1,0 +1,190 @@
+"""What goes into the controller (events) and what comes out of it (commands).
+
+Events and commands are plain frozen dataclasses: the runtime, the tests and the tables all speak
+this one vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from fsm_agent.core.protocol import Message
+
+DeadlineKind = Literal["synth", "stream"]
+
+
+# ---- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """The user finished speaking (``RECOG_EVENT_STOP|text``), or typed a line in chat."""
+
+    text: str
+    trigger = "utterance"
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStart:
+    """The user began to speak (``RECOG_EVENT_START``)."""
+
+    trigger = "speech_start"
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of reply text from generation ``gen``."""
+
+    gen: int
+    text: str
+    trigger = "chunk"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """Generation ``gen`` finished; ``total_tokens`` is the server's usage report, if any."""
+
+    gen: int
+    total_tokens: int | None = None
+    trigger = "stream_end"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamError:
+    """Generation ``gen`` failed; ``reason`` is a short, secret-free description."""
+
+    gen: int
+    reason: str
+    trigger = "stream_error"
+
+
+@dataclass(frozen=True, slots=True)
+class SynthStarted:
+    """``SYNTH_EVENT_START`` for our model alias."""
+
+    trigger = "synth_started"
+
+
+@dataclass(frozen=True, slots=True)
+class SynthStopped:
+    """``SYNTH_EVENT_STOP`` for our model alias."""
+
+    trigger = "synth_stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class SynthEchoed:
+    """A ``SYNTH_START`` for our model alias came back on stdin (the host echoes every line).
+
+    ``text`` is its text field. The host's own ``SYNTH_EVENT_START`` for a sentence follows the
+    echo of that sentence's line, so an echo tells which sentence the next START belongs to.
+    """
+
+    text: str
+    trigger = "synth_echoed"
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A deadline armed with :class:`Arm` has passed (and was not disarmed)."""
+
+    kind: DeadlineKind
+
+    @property
+    def trigger(self) -> str:
+        """The machine trigger this event fires."""
+        return f"{self.kind}_deadline"
+
+
+Event = (
+    Utterance
+    | SpeechStart
+    | Chunk
+    | StreamEnd
+    | StreamError
+    | SynthStarted
+    | SynthStopped
+    | SynthEchoed
+    | Deadline
+)
+
+
+def event_from_message(msg: Message, alias: str) -> Event | None:
+    """Map a host message to an event, or None when it is not for this controller.
+
+    Everything the host sends reaches every child, including our own lines echoed back; only the
+    recognizer's results and the synthesizer's events for our own model alias matter.
+
+    Args:
+        msg: The parsed host line.
+        alias: Our model alias.
+
+    Returns:
+        The event, or None for traffic to ignore.
+
+    """
+    if msg.type == "RECOG_EVENT_STOP":
+        text = msg.arg(0).strip()
+        return Utterance(text) if text else None
+    if msg.type == "RECOG_EVENT_START":
+        return SpeechStart()
+    if msg.type == "SYNTH_EVENT_START" and msg.arg(0) == alias:
+        return SynthStarted()
+    if msg.type == "SYNTH_EVENT_STOP" and msg.arg(0) == alias:
+        return SynthStopped()
+    if msg.type == "SYNTH_START" and msg.arg(0) == alias and len(msg.args) >= 3:
+        return SynthEchoed("|".join(msg.args[2:]))
+    return None
+
+
+# ---- commands -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Print this line to the host (flushed at once)."""
+
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartStream:
+    """Start generation ``gen`` with these request messages."""
+
+    gen: int
+    messages: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CancelStream:
+    """Cancel generation ``gen`` and close its HTTP response."""
+
+    gen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    """Deliver ``Deadline(kind)`` after ``seconds`` unless disarmed or re-armed first."""
+
+    kind: DeadlineKind
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Disarm:
+    """Forget the deadline ``kind``."""
+
+    kind: DeadlineKind
+
+
+@dataclass(frozen=True, slots=True)
+class TurnDone:
+    """A turn ended; ``heard`` is what of the reply the user heard (committed if non-empty)."""
+
+    user: str
+    heard: str
+    outcome: Literal["done", "interrupted", "failed", "empty"]
+
+
+Command = Send | StartStream | CancelStream | Arm | Disarm | TurnDone

@@ -1,0 +1,237 @@
+"""One settings object, from defaults, a TOML file, the environment and flags (in that order)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+BargeIn = Literal["final", "start", "never"]
+BARGE_IN_CHOICES: tuple[str, ...] = ("final", "start", "never")
+LOG_LEVELS: tuple[str, ...] = ("debug", "info", "warning", "error")
+MAX_SECONDS = 3600.0
+"""The longest timeout a setting may ask for; more is a typo, and ``inf`` would crash the loop."""
+MAX_SECONDS_PER_CHAR = 60.0
+"""The most ``synth_seconds_per_char`` may add for each character."""
+MAX_ALIAS_BYTES = 100
+"""Longest model or voice alias (UTF-8 bytes); a sentence must still fit on the line after it."""
+_PROMPT_KEYS = ("system_prompt", "prompt_file")
+
+DEFAULT_PROMPT = (
+    "You are a friendly character who talks with people by voice. Answer in the language the "
+    "user speaks, in short spoken sentences, without lists, markdown or emoji."
+)
+
+
+class ConfigError(ValueError):
+    """A setting is missing, unknown or out of range; the message says which and why."""
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    metavar: str | None = None,
+    choices: tuple[str, ...] | None = None,
+    shown_default: str | None = None,
+) -> Any:
+    """Declare one setting: its default, and what its flag says in ``--help``.
+
+    Args:
+        default: The value when no source gives one.
+        help: One line for ``--help``; ``(default: ...)`` is added from ``default``.
+        metavar: The flag's argument name in ``--help``.
+        choices: The only values the flag takes.
+        shown_default: What ``--help`` says for the default, where the value itself says
+            nothing (``None`` means "the server's").
+
+    """
+    meta = {"help": help, "metavar": metavar, "choices": choices, "shown_default": shown_default}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything fsm-agent can be told. Each field is also a TOML key, a flag and a variable.
+
+    A field's ``help`` (see :func:`setting`) is its documentation and its flag's help; its
+    default is stated once, here.
+    """
+
+    model: str = setting("gpt-4o-mini", "chat model name")
+    base_url: str | None = setting(
+        None,
+        "OpenAI-compatible endpoint, e.g. http://localhost:11434/v1",
+        metavar="URL",
+        shown_default="OpenAI",
+    )
+    api_key_env: str = setting(
+        "OPENAI_API_KEY", "environment variable holding the API key", metavar="NAME"
+    )
+    backend: str = setting(
+        "openai",
+        "openai, echo (repeat the user), or script:FILE (replies separated by ---)",
+        metavar="NAME",
+    )
+    voice: str = setting("mei_voice_normal", "voice alias for SYNTH_START")
+    alias: str = setting("0", "model alias of the speaking character")
+    lang: str = setting(
+        "auto", "sentence rules: auto (mixed text), ja, en, zh, ko, de, fr, es, ru, it"
+    )
+    system_prompt: str = setting(
+        DEFAULT_PROMPT,
+        "the system prompt; replaces a prompt file given in the TOML file or environment",
+        metavar="TEXT",
+        shown_default="a short friendly-character prompt",
+    )
+    prompt_file: Path | None = setting(
+        None,
+        "read the system prompt from FILE (UTF-8); replaces a system prompt given in the TOML "
+        "file or environment; not together with --system-prompt",
+        metavar="FILE",
+        shown_default="none",
+    )
+    history_turns: int = setting(20, "turns kept", metavar="N")
+    history_tokens: int = setting(3000, "token budget of the history", metavar="N")
+    synth_timeout: float = setting(
+        5.0,
+        "base wait for SYNTH_EVENT_STOP; grows by --synth-seconds-per-char; at most 3600",
+        metavar="SEC",
+    )
+    synth_seconds_per_char: float = setting(
+        0.25,
+        "added to that wait for each character of the sentence, so a long sentence is not cut "
+        "short",
+        metavar="SEC",
+    )
+    stream_timeout: float = setting(
+        30.0, "LLM silence before a turn fails; at most 3600", metavar="SEC"
+    )
+    max_retries: int = setting(
+        1, "LLM request retries before the first token (429/5xx/connection)", metavar="N"
+    )
+    max_reply_chars: int = setting(
+        4000, "cut a reply off here (an endless stream ends here)", metavar="N"
+    )
+    temperature: float | None = setting(
+        None, "sampling temperature", metavar="T", shown_default="the server's"
+    )
+    max_tokens: int | None = setting(
+        None, "reply token limit", metavar="N", shown_default="the server's"
+    )
+    no_stream: bool = setting(
+        False, "ask for the whole reply at once; it is still spoken sentence by sentence"
+    )
+    barge_in: BargeIn = setting(
+        "final",
+        "what interrupts the avatar: final utterance, start of speech, never",
+        choices=BARGE_IN_CHOICES,
+    )
+    error_reply: str = setting(
+        "", "spoken when a turn fails before any sentence", metavar="TEXT", shown_default="none"
+    )
+    keep_emoji: bool = setting(False, "do not drop emoji from spoken text")
+    log_file: Path | None = setting(
+        None,
+        "also log to FILE (UTF-8): the only durable log under MMDAgent-EX",
+        metavar="FILE",
+        shown_default="none",
+    )
+    log_level: str = setting(
+        "info",
+        "how much to log: debug adds every state change and ignored line",
+        choices=LOG_LEVELS,
+    )
+    record: Path | None = setting(
+        None,
+        "write every exchanged line with a timestamp to FILE (JSON lines), for replay",
+        metavar="FILE",
+        shown_default="none",
+    )
+
+    def api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """Return the API key from the environment, or None."""
+        env = os.environ if environ is None else environ
+        return env.get(self.api_key_env) or None
+
+    def resolved_prompt(self) -> str:
+        """Return the system prompt, read from ``prompt_file`` when one is set.
+
+        Raises:
+            ConfigError: If the file cannot be read as UTF-8.
+
+        """
+        if self.prompt_file is None:
+            return self.system_prompt
+        try:
+            return self.prompt_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the prompt file {self.prompt_file}: {exc}") from exc
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Settings))
+
+
+def validate(s: Settings) -> Settings:
+    """Check every setting's range and form.
+
+    Returns:
+        ``s`` itself.
+
+    Raises:
+        ConfigError: Naming the first setting that cannot work.
+
+    """
+    if s.barge_in not in BARGE_IN_CHOICES:
+        raise ConfigError(
+            f"barge_in must be one of {', '.join(BARGE_IN_CHOICES)}, not {s.barge_in!r}"
+        )
+    if s.log_level.lower() not in LOG_LEVELS:
+        raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {s.log_level!r}")
+    for name in ("synth_timeout", "stream_timeout"):
+        value = getattr(s, name)
+        if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
+            raise ConfigError(f"{name} must be more than 0 and at most {MAX_SECONDS:g} seconds")
+    if not (
+        math.isfinite(s.synth_seconds_per_char)
+        and 0 <= s.synth_seconds_per_char <= MAX_SECONDS_PER_CHAR
+    ):
+        raise ConfigError(
+            f"synth_seconds_per_char must be from 0 to {MAX_SECONDS_PER_CHAR:g} seconds"
+        )
+    if s.temperature is not None and not math.isfinite(s.temperature):
+        raise ConfigError("temperature must be a finite number")
+    for name in ("history_turns", "history_tokens", "max_retries"):
+        if getattr(s, name) < 0:
+            raise ConfigError(f"{name} must not be negative")
+    if s.max_reply_chars < 1:
+        raise ConfigError("max_reply_chars must be at least 1")
+    for name in ("alias", "voice"):
+        _check_alias(name, getattr(s, name))
+    from fsm_agent.text.segmenter import available_languages  # the rules live with the segmenter
+
+    if s.lang not in available_languages():
+        raise ConfigError(f"lang must be one of {', '.join(available_languages())}, not {s.lang!r}")
+    if not (s.backend in ("openai", "echo") or s.backend.startswith("script:")):
+        raise ConfigError(f"backend must be openai, echo or script:FILE, not {s.backend!r}")
+    return s
+
+
+def _check_alias(name: str, value: str) -> None:
+    """Reject a model or voice alias that could not work.
+
+    One too long would leave no room for the sentence on the line. The model alias also comes
+    back in the host's events and is compared as is: one that sanitizing changes on the way
+    out (a ``|``, a space, a control character) would never match its own SYNTH_EVENT_STOP.
+    """
+    from fsm_agent.core.protocol import sanitize_field
+
+    if not value.strip():
+        raise ConfigError(f"{name} must not be empty")
+    if len(value.encode("utf-8")) > MAX_ALIAS_BYTES:
+        raise ConfigError(f"{name} must be at most {MAX_ALIAS_BYTES} bytes long")
+    if name == "alias" and (sanitize_field(value) != value or any(c.isspace() for c in value)):
+        raise ConfigError("alias must be one word without '|', spaces or control characters")

@@ -1,0 +1,393 @@
+"""``fsm-agent chat``: a terminal conversation on the same controller, history and runtime.
+
+An internal host stands in for MMDAgent-EX: each ``SYNTH_START`` is "spoken" (printed, or with
+``--speak`` said by a local text-to-speech program) and acknowledged with ``SYNTH_EVENT_START``
+and, once finished, ``SYNTH_EVENT_STOP``, so the next sentence waits exactly as with the avatar.
+Ctrl-C during a reply is the user starting to speak: the reply stops (a barge-in) and only what
+was heard stays in the history.
+
+Proxies: the OpenAI client (httpx) honours ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and
+``NO_PROXY`` from the environment (and the system settings on Windows and macOS); a SOCKS proxy
+(``socks5h://...``) needs ``pip install 'fsm-agent[socks]'``, and says so at start without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import shutil
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import TextIO
+
+from fsm_agent.backends.factory import make_backend
+from fsm_agent.backends.proxy import require_proxy_support
+from fsm_agent.config.load import require_llm_access
+from fsm_agent.core.backend import Backend, Messages, ReplyStream
+from fsm_agent.core.controller import Controller
+from fsm_agent.core.events import Command, Event, SpeechStart, TurnDone, Utterance
+from fsm_agent.core.settings import Settings
+from fsm_agent.modes.chat_host import TerminalHost
+from fsm_agent.modes.term import Palette, ansi_terminal, utf8_output, wants_color
+from fsm_agent.modes.tts import TtsProgram, find_tts, tts_from_command
+from fsm_agent.runtime.logs import setup_logging
+from fsm_agent.runtime.loop import QUIT, Runtime
+from fsm_agent.runtime.record import attach as attach_recorder
+
+log = logging.getLogger("fsm_agent.modes.chat")
+
+HELP = "talk with the LLM in the terminal; replies stream in and are spoken sentence by sentence"
+
+EPILOG = """\
+commands: /reset (forget the conversation), /history, /quit (also QUIT, exit, end of input).
+Ctrl-C stops the current reply; Ctrl-C twice at the prompt leaves.
+Proxies come from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY
+(SOCKS, e.g. ALL_PROXY=socks5h://127.0.0.1:1080, needs: pip install 'fsm-agent[socks]').
+"""
+
+QUIT_WORDS = ("/quit", "quit", "exit", "/exit")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the chat's own options."""
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument(
+        "--speak",
+        action="store_true",
+        help="say each sentence with a local text-to-speech program: espeak-ng, espeak, "
+        "spd-say, say (macOS) or PowerShell (Windows), the first found",
+    )
+    parser.add_argument(
+        "--tts-command",
+        metavar="CMD",
+        help="the text-to-speech program and its options; the sentence is added as the last "
+        'argument, no shell is used (e.g. "espeak-ng -v en-us -s 160")',
+    )
+    parser.add_argument(
+        "--token-delay",
+        type=float,
+        default=0.03,
+        metavar="SEC",
+        help="seconds between pieces of the echo and script backends (default: 0.03)",
+    )
+
+
+# ---- the controller, watched --------------------------------------------------------------
+
+
+class ChatController(Controller):
+    """The controller, telling the chat when a turn ends.
+
+    A ``SpeechStart`` (Ctrl-C) while idle ends nothing, so it is answered at once: the chat then
+    never waits for a turn that is not there.
+    """
+
+    on_turn_done: Callable[[TurnDone | None], None] | None = None
+
+    def handle(self, event: Event) -> list[Command]:
+        """Handle as usual; report ``TurnDone`` (and an interrupt with nothing to stop)."""
+        report = self.on_turn_done or (lambda done: None)
+        if isinstance(event, SpeechStart) and self.state == "Idle":
+            report(None)
+            return []
+        commands = super().handle(event)
+        for command in commands:
+            if isinstance(command, TurnDone):
+                report(command)
+        return commands
+
+
+# ---- the screen ---------------------------------------------------------------------------
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _after_sentence(tail: str, sentence: str, window: int = 80) -> str:
+    """Drop from ``tail`` the streamed text that ``sentence`` was made of.
+
+    The spoken sentence is the streamed text cleaned (markdown, emoji, spaces), so its
+    characters are looked for in order, each within ``window`` characters of the last.
+    """
+    at = 0
+    for ch in sentence:
+        if ch.isspace():
+            continue
+        found = tail.find(ch, at, at + window)
+        if found >= 0:
+            at = found + 1
+    return tail[at:].lstrip()
+
+
+class Screen:
+    """What the user sees; safe from any thread.
+
+    On a terminal the reply streams in on a live line (typewriter) and each sentence is printed
+    for good, marked with ``»``, when its ``SYNTH_START`` goes out. Piped, only the marked
+    sentences are printed, one per line.
+
+    Args:
+        out: The output stream.
+        live: Redraw a live line (a terminal that can return to the line's start and erase it).
+        paint: Colours.
+
+    """
+
+    def __init__(self, out: TextIO, live: bool, paint: Palette) -> None:
+        self.out = out
+        self.live = live
+        self.paint = paint
+        self._lock = threading.Lock()
+        self._tail = ""
+        self._shown = False
+        self.active = False
+
+    def piece(self, text: str) -> None:
+        """A piece of the reply arrived."""
+        with self._lock:
+            if not self.active:
+                return  # a cancelled stream's last piece
+            self._tail += text
+            if self.live:
+                self._draw_tail()
+
+    def sentence(self, text: str) -> None:
+        """A sentence is being spoken."""
+        with self._lock:
+            self._tail = _after_sentence(self._tail, text)
+            self._clear_tail()
+            self.out.write(self.paint("» ", "green") + self.paint(text, "bold") + "\n")
+            if self.live and self.active:
+                self._draw_tail()
+            self.out.flush()
+
+    def turn_over(self, done: TurnDone | None) -> None:
+        """The reply ended (or there was none to stop)."""
+        with self._lock:
+            self.active = False
+            self._clear_tail()
+            if done is not None and done.outcome == "interrupted":
+                rest = " ".join(self._tail.split())
+                note = f"  ⏹ interrupted{': ' + rest[:60] + '…' if rest else ''}"
+                self.out.write(self.paint(note, "dim") + "\n")
+            elif done is not None and done.outcome == "failed":
+                self.out.write(
+                    self.paint("  (the reply failed; see the warning above)", "red") + "\n"
+                )
+            elif done is not None and done.outcome == "empty":
+                self.out.write(self.paint("  (an empty reply)", "dim") + "\n")
+            self._tail = ""
+            self.out.flush()
+
+    def say(self, text: str, *styles: str) -> None:
+        """Print a line of the chat itself."""
+        with self._lock:
+            self._clear_tail()
+            self.out.write(self.paint(text, *styles) + "\n")
+            self.out.flush()
+
+    def _draw_tail(self) -> None:
+        columns = max(20, shutil.get_terminal_size().columns - 4)
+        shown = " ".join(self._tail.split())
+        while shown and _width(shown) > columns:
+            shown = shown[1:]
+        self._clear_tail()
+        if shown:
+            self.out.write("\r\x1b[K" + self.paint("… " + shown, "dim"))
+            self._shown = True
+        self.out.flush()
+
+    def _clear_tail(self) -> None:
+        if self._shown:
+            self.out.write("\r\x1b[K")
+            self._shown = False
+
+
+class TeeBackend:
+    """Wrap a backend so that every piece also goes to the screen as it arrives."""
+
+    def __init__(self, backend: Backend, screen: Screen) -> None:
+        self.backend = backend
+        self.screen = screen
+
+    def open(self, messages: Messages) -> ReplyStream:
+        """Open the real stream."""
+        return _TeeStream(self.backend.open(messages), self.screen)
+
+    def close(self) -> None:
+        """Close the wrapped backend."""
+        close = getattr(self.backend, "close", None)
+        if callable(close):
+            close()
+
+
+class _TeeStream:
+    def __init__(self, stream: ReplyStream, screen: Screen) -> None:
+        self._stream = stream
+        self._screen = screen
+
+    @property
+    def total_tokens(self) -> int | None:
+        return self._stream.total_tokens
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in self._stream:
+            self._screen.piece(piece)
+            yield piece
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+# ---- the text-to-speech program ------------------------------------------------------------
+
+
+def tts_command(args: argparse.Namespace) -> TtsProgram | None:
+    """Return the text-to-speech program, or None without ``--speak`` and ``--tts-command``.
+
+    Raises:
+        ConfigError: When the program cannot be found (one line: what to install).
+
+    """
+    if args.tts_command:
+        return tts_from_command(args.tts_command)
+    if not args.speak:
+        return None
+    return find_tts()
+
+
+# ---- the conversation -----------------------------------------------------------------------
+
+
+class Chat:
+    """The read-eval-print loop around a running controller.
+
+    Args:
+        settings: The configuration.
+        tts: The text-to-speech command, or None.
+        token_delay: Delay between pieces of the offline backends.
+        out: Where the conversation is printed.
+
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        tts: TtsProgram | None,
+        token_delay: float,
+        out: TextIO,
+    ) -> None:
+        # Ctrl-C is the user starting to speak, so that must interrupt whatever --barge-in says.
+        self.settings = replace(settings, barge_in="start")
+        self.interactive = sys.stdin.isatty()
+        live = ansi_terminal(out)
+        self.screen = Screen(out, live, Palette(live and wants_color(out)))
+        self.controller = ChatController(self.settings)
+        self.controller.on_turn_done = self._turn_done
+        backend = TeeBackend(make_backend(self.settings, token_delay), self.screen)
+        self.host = TerminalHost(self.settings.alias, self.screen.sentence, self._post, tts)
+        self.runtime = Runtime(self.controller, backend, self.host.write)
+        self.recorder = attach_recorder(self.runtime, self.settings, "chat")
+        self._done = threading.Event()
+
+    def _post(self, item: object) -> None:
+        self.runtime.post(item)
+
+    def _turn_done(self, done: TurnDone | None) -> None:
+        self.screen.turn_over(done)
+        self._done.set()
+
+    def _observe(self, line: str) -> None:
+        for observer in self.runtime.observers:
+            observer("in", line)
+
+    def run(self) -> int:
+        """Talk until the user leaves; return the exit status."""
+        loop = threading.Thread(target=self.runtime.run, name="runtime", daemon=True)
+        loop.start()
+        if self.interactive:
+            self.screen.say("fsm-agent chat: /reset, /history, /quit; Ctrl-C stops a reply.", "dim")
+        try:
+            self._converse()
+        finally:
+            self.host.close()
+            self.runtime.post(QUIT)
+            loop.join(5)
+            if self.recorder is not None:
+                self.recorder.close()
+        return 0
+
+    def _converse(self) -> None:
+        interrupted_at_prompt = False
+        while True:
+            try:
+                text = input("you> " if self.interactive else "").strip()
+            except EOFError:
+                break
+            except KeyboardInterrupt:
+                if interrupted_at_prompt:
+                    self.screen.say("")
+                    break
+                interrupted_at_prompt = True
+                self.screen.say("\n(Ctrl-C again, /quit or end of input to leave)", "dim")
+                continue
+            interrupted_at_prompt = False
+            if not text:
+                continue
+            if not self.interactive:
+                self.screen.say(f"you> {text}", "cyan")
+            if text.lower() in QUIT_WORDS:
+                break
+            if text == "/reset":
+                self.controller.history.clear()
+                self.screen.say("(the conversation is forgotten)", "dim")
+            elif text == "/history":
+                self._show_history()
+            else:
+                self._turn(text)
+
+    def _turn(self, text: str) -> None:
+        self._done.clear()
+        self.screen.active = True
+        self._observe("RECOG_EVENT_STOP|" + " ".join(text.replace("|", "｜").split()))
+        self.runtime.post(Utterance(text))
+        while True:
+            try:
+                while not self._done.wait(0.1):
+                    pass
+                return
+            except KeyboardInterrupt:
+                self._observe("RECOG_EVENT_START")
+                self.runtime.post(SpeechStart())
+
+    def _show_history(self) -> None:
+        turns = self.controller.history.turns
+        if not turns:
+            self.screen.say("(no history yet)", "dim")
+        for turn in turns:
+            self.screen.say(f"you: {turn.user}", "cyan")
+            self.screen.say(f"bot: {turn.assistant}")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the terminal chat."""
+    from fsm_agent.config.flags import settings_from_args
+
+    settings = settings_from_args(args)
+    require_llm_access(settings)
+    require_proxy_support(settings)
+    tts = tts_command(args)
+    level = settings.log_level if "log_level" in vars(args) else "warning"
+    setup_logging(level, settings.log_file, [settings.api_key()])
+    out = utf8_output(sys.stdout)
+    if not sys.stdin.isatty():
+        with contextlib.suppress(AttributeError, ValueError):
+            sys.stdin.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
+    return Chat(settings, tts, args.token_delay, out).run()

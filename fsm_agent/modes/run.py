@@ -1,0 +1,96 @@
+"""The AnyScript mode (``fsm-agent`` / ``fsm-agent run``): stdin/stdout, logging, runtime."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import sys
+
+from fsm_agent.backends.factory import make_backend
+from fsm_agent.backends.proxy import require_proxy_support
+from fsm_agent.config.load import require_llm_access
+from fsm_agent.core.controller import Controller
+from fsm_agent.core.history import History
+from fsm_agent.core.settings import Settings
+from fsm_agent.runtime.lineio import LineWriter, private_stdin, start_reader
+from fsm_agent.runtime.logs import setup_logging
+from fsm_agent.runtime.loop import QUIT, Runtime
+from fsm_agent.runtime.record import attach as attach_recorder
+
+log = logging.getLogger("fsm_agent")
+
+HELP = "run as an MMDAgent-EX AnyScript submodule on stdin/stdout (the default)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run mode takes only the shared settings."""
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the AnyScript loop with the settings from ``args``."""
+    from fsm_agent.config.flags import settings_from_args
+
+    settings = settings_from_args(args)
+    require_llm_access(settings)
+    require_proxy_support(settings)
+    return run_anyscript(settings)
+
+
+def run_anyscript(settings: Settings) -> int:
+    """Run as an MMDAgent-EX submodule until stdin ends or a quit signal arrives.
+
+    Input and output are raw UTF-8 bytes with LF endings whatever the platform's defaults, and
+    every output line is flushed at once.
+
+    Args:
+        settings: The configuration.
+
+    Returns:
+        The exit status: 0.
+
+    """
+    from fsm_agent.runtime.signals import install_quit_signals
+
+    setup_logging(settings.log_level, settings.log_file, [settings.api_key()])
+    writer = LineWriter(sys.stdout.buffer)
+    controller = Controller(settings)
+    warn_if_prompt_exceeds_budget(controller.history)
+    runtime = Runtime(controller, make_backend(settings), writer.write)
+    recorder = attach_recorder(runtime, settings, "run")
+    start_reader(private_stdin(), runtime.post)
+    install_quit_signals(lambda: runtime.post(QUIT))
+    log.info(
+        "fsm-agent ready: model %s, voice %s, alias %s",
+        settings.model,
+        settings.voice,
+        settings.alias,
+    )
+    try:
+        return runtime.run()
+    finally:
+        if recorder is not None:
+            recorder.close()
+        # The interpreter's last garbage collections walk every object the openai package
+        # made (about a quarter of a second); everything is closed, so let exit skip them.
+        gc.freeze()
+
+
+def warn_if_prompt_exceeds_budget(history: History) -> None:
+    """Warn once, at start, when the system prompt alone is over the history's token budget.
+
+    The prompt is never trimmed, so every turn would be dropped as soon as it is committed:
+    the avatar would remember nothing, and nothing else would say why.
+
+    Args:
+        history: The conversation as it starts (the system prompt and no turns).
+
+    """
+    prompt_tokens = history.tokens()
+    if prompt_tokens > history.max_tokens:
+        log.warning(
+            "the system prompt alone is about %d tokens, more than history_tokens (%d): "
+            "no turn will be remembered; raise --history-tokens or shorten the prompt",
+            prompt_tokens,
+            history.max_tokens,
+        )

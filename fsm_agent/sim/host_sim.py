@@ -1,0 +1,322 @@
+"""A simulated MMDAgent-EX host, as PROTOCOL.md describes it: the pure core.
+
+``HostSim`` has no threads, no I/O and no clock: it is told each line the child printed, with the
+time, and answers with the host lines the child will read, each with the time it is due. Delayed
+lines (the ``SYNTH_EVENT_STOP`` at the end of a sentence, the late one after ``SYNTH_STOP``) stay
+on the simulator's agenda, where a later line can still cancel them (a sentence cut off by the
+next ``SYNTH_START``), and come out of ``advance(now)`` once due. ``HostProcess`` (in
+``fsm_agent.sim.host_process``) drives it against a real child process.
+
+What it models:
+
+- every child line is echoed back at once (the host sends every message to every child);
+- ``SYNTH_START|alias|voice|text`` with a known voice: ``SYNTH_EVENT_START|alias`` (and
+  ``LIPSYNC_START``) at once, ``SYNTH_EVENT_STOP|alias`` after a speaking time that grows with the
+  text; with an unknown voice, empty text or missing fields: nothing at all;
+- a ``SYNTH_START`` while that alias is still speaking cuts the old sentence off:
+  ``SYNTH_EVENT_STOP`` (old) then ``SYNTH_EVENT_START`` (new) at once: a "burged_in" violation;
+- ``SYNTH_STOP|alias`` while it speaks: a ``SYNTH_EVENT_STOP`` a little later; otherwise nothing;
+- ``lose_stop_every=N`` drops every Nth ``SYNTH_EVENT_STOP``;
+- ``chatter(now)``: other traffic every child receives (clock, other characters speaking).
+
+It also records what was spoken and flags lines a careful controller never prints.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import count
+from typing import NamedTuple
+
+__all__ = [
+    "DEFAULT_VOICES",
+    "MAX_LINE_BYTES",
+    "HostSim",
+    "Spoken",
+    "Violation",
+]
+
+_MEI = ("normal", "angry", "bashful", "happy", "sad", "fast", "slow", "high", "low")
+_SLT = ("normal", "fast", "slow", "high", "low")
+DEFAULT_VOICES: frozenset[str] = frozenset(
+    [f"mei_voice_{s}" for s in _MEI] + [f"slt_voice_{s}" for s in _SLT]
+)
+"""Voice aliases of MMDAgent-EX's example content (Open_JTalk ``mei``, Flite ``slt``)."""
+
+MAX_LINE_BYTES = 2000
+"""A child line longer than this is a violation (the host cuts lines at about 2048 bytes)."""
+
+_FIELD_COUNTS = {"SYNTH_START": 4, "SYNTH_STOP": 2}
+
+Timed = tuple[float, str]
+"""A host line and the time it is delivered."""
+
+
+class Spoken(NamedTuple):
+    """One sentence the synthesizer started.
+
+    Attributes:
+        alias: Model alias.
+        text: The text spoken (the third argument only, as the synthesizer reads it).
+        start: When it started.
+        end: When it ended (or is due to end, while it is still being spoken).
+        cut: Whether it was cut off (by another ``SYNTH_START`` or by ``SYNTH_STOP``).
+
+    """
+
+    alias: str
+    text: str
+    start: float
+    end: float
+    cut: bool
+
+
+class Violation(NamedTuple):
+    """A line no careful controller prints, or an act the host punishes.
+
+    Attributes:
+        time: When the child printed it.
+        kind: ``burged_in``, ``unexpected_type``, ``control_char``, ``extra_fields``,
+            ``malformed``, ``empty_text``, ``too_long`` or ``bad_utf8``.
+        line: The line as printed.
+        detail: A short human explanation.
+
+    """
+
+    time: float
+    kind: str
+    line: str
+    detail: str
+
+
+@dataclass(order=True)
+class _Pending:
+    time: float
+    seq: int
+    line: str = field(compare=False)
+    stop_of: str | None = field(default=None, compare=False)  # alias, for SYNTH_EVENT_STOP
+    cancelled: bool = field(default=False, compare=False)
+
+
+@dataclass
+class _Speech:
+    index: int  # into HostSim.spoken
+    stop: _Pending  # the SYNTH_EVENT_STOP due at its natural end
+
+
+class HostSim:
+    """The host's side of the conversation, driven line by line with explicit times.
+
+    Args:
+        voices: Voice aliases the synthesizer knows; a ``SYNTH_START`` with another voice gets
+            no event at all.
+        chars_per_second: Speaking rate: a sentence takes ``min_seconds + len(text) / rate``.
+        lose_stop_every: Drop every Nth ``SYNTH_EVENT_STOP`` (0: never).
+        other_aliases: Model aliases of other characters, used by ``chatter``.
+        min_seconds: Shortest speaking time.
+        stop_latency: Delay of the ``SYNTH_EVENT_STOP`` that follows a ``SYNTH_STOP``.
+        allowed_types: Message types the child may print; others are violations.
+        lipsync: Send ``LIPSYNC_START|alias|...`` after each ``SYNTH_EVENT_START``, as the
+            synthesizer does.
+
+    """
+
+    def __init__(
+        self,
+        voices: Iterable[str] = DEFAULT_VOICES,
+        chars_per_second: float = 8.0,
+        lose_stop_every: int = 0,
+        other_aliases: Iterable[str] = ("1",),
+        *,
+        min_seconds: float = 0.2,
+        stop_latency: float = 0.05,
+        allowed_types: Iterable[str] = ("SYNTH_START", "SYNTH_STOP"),
+        lipsync: bool = True,
+    ) -> None:
+        self.voices = frozenset(voices)
+        self.chars_per_second = chars_per_second
+        self.lose_stop_every = lose_stop_every
+        self.other_aliases = tuple(other_aliases) or ("1",)
+        self.min_seconds = min_seconds
+        self.stop_latency = stop_latency
+        self.allowed_types = frozenset(allowed_types)
+        self.lipsync = lipsync
+        self.spoken: list[Spoken] = []
+        """Every sentence started, in order."""
+        self.violations: list[Violation] = []
+        """Every rule the child broke, in order."""
+        self.ignored: list[tuple[float, str, str]] = []
+        """``SYNTH_START`` lines that got no event (time, line, reason), e.g. an unknown voice."""
+        self.lost_stops: list[tuple[float, str]] = []
+        """``SYNTH_EVENT_STOP`` events dropped by ``lose_stop_every`` (time, alias)."""
+        self._agenda: list[_Pending] = []
+        self._speaking: dict[str, _Speech] = {}
+        self._seq = count()
+        self._stops = 0
+        self._chatter = 0
+
+    # ------------------------------------------------------------------ driving
+
+    def on_child_line(self, line: str | bytes, now: float) -> list[Timed]:
+        """Take one line the child printed; return the host lines to deliver now, in order.
+
+        Lines already due on the agenda (time <= ``now``) come first, then the echo of ``line``
+        and the events it causes at once. Events for later stay on the agenda (``advance``).
+
+        Args:
+            line: The line, without its line ending (bytes are decoded as UTF-8).
+            now: The current time.
+
+        Returns:
+            ``(time, host line)`` pairs.
+
+        """
+        out = self.advance(now)
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError:
+                line = line.decode("utf-8", errors="replace")
+                self._flag(now, "bad_utf8", line, "not valid UTF-8")
+        line = line.removesuffix("\r")  # the host strips it (Windows line endings)
+        if not line:
+            return out  # the host ignores empty lines
+        out.append((now, line))  # the echo
+        self._check(line, now)
+        fields = line.split("|")
+        if fields[0] == "SYNTH_START":
+            self._synth_start(line, fields, now, out)
+        elif fields[0] == "SYNTH_STOP" and len(fields) >= 2:
+            self._synth_stop(fields[1], now)
+        return out
+
+    def advance(self, now: float) -> list[Timed]:
+        """Return the agenda's lines due at or before ``now``, in time order, and drop them."""
+        out: list[Timed] = []
+        self._agenda.sort()
+        while self._agenda and self._agenda[0].time <= now:
+            item = self._agenda.pop(0)
+            if item.cancelled:
+                continue
+            if item.stop_of is not None:
+                speech = self._speaking.get(item.stop_of)
+                if speech is not None and speech.stop is item:
+                    del self._speaking[item.stop_of]
+                self._emit_stop(item.time, item.stop_of, out)
+            else:
+                out.append((item.time, item.line))
+        return out
+
+    def next_event_time(self) -> float | None:
+        """When the next line on the agenda is due (None when the agenda is empty)."""
+        times = [item.time for item in self._agenda if not item.cancelled]
+        return min(times) if times else None
+
+    def speaking(self, alias: str | None = None) -> bool:
+        """Whether ``alias`` (any alias when None) is speaking."""
+        return bool(self._speaking) if alias is None else alias in self._speaking
+
+    def idle(self) -> bool:
+        """Nothing is being spoken and nothing is on the agenda."""
+        return not self._speaking and self.next_event_time() is None
+
+    def chatter(self, now: float) -> list[Timed]:
+        """Other traffic every child receives: a clock tick and another character speaking.
+
+        Each call returns the next batch (another alias in turn from ``other_aliases``).
+        """
+        alias = self.other_aliases[self._chatter % len(self.other_aliases)]
+        minutes = self._chatter
+        self._chatter += 1
+        lines = [
+            f"CURRENT_TIME|{12 + minutes // 60 % 12:02d}|{minutes % 60:02d}",
+            f"MODEL_EVENT_ADD|{alias}",
+            f"SYNTH_EVENT_START|{alias}",
+            f"LIPSYNC_START|{alias}|a,80,i,80,sil,40",
+            f"SYNTH_EVENT_STOP|{alias}",
+            f"MOTION_EVENT_DELETE|{alias}|action",
+            "KEY|a",
+        ]
+        return [(now, line) for line in lines]
+
+    @staticmethod
+    def startup() -> list[str]:
+        """Lines the host sends when the content starts (before any user speech)."""
+        return ["PLUGIN_EVENT_ENABLE|AnyScript", "MODEL_EVENT_ADD|0"]
+
+    def speaking_seconds(self, text: str) -> float:
+        """How long ``text`` takes to say."""
+        return self.min_seconds + len(text) / max(self.chars_per_second, 1e-9)
+
+    # ------------------------------------------------------------------ rules
+
+    def _synth_start(self, line: str, fields: list[str], now: float, out: list[Timed]) -> None:
+        if len(fields) < 4:
+            self._flag(now, "malformed", line, "SYNTH_START needs alias, voice and text")
+            return
+        alias, voice, text = fields[1], fields[2], fields[3]
+        if voice not in self.voices:
+            self.ignored.append((now, line, f"unknown voice {voice!r}"))
+            return
+        if not text:
+            self._flag(now, "empty_text", line, "empty text: the synthesizer sends no event")
+            return
+        old = self._speaking.pop(alias, None)
+        if old is not None:
+            self._flag(now, "burged_in", line, f"{alias} was still speaking: sentence cut off")
+            self._cut(old, now)
+            self._emit_stop(now, alias, out)
+        out.append((now, f"SYNTH_EVENT_START|{alias}"))
+        if self.lipsync:
+            out.append((now, f"LIPSYNC_START|{alias}|{_phonemes(text)}"))
+        end = now + self.speaking_seconds(text)
+        stop = self._schedule(end, f"SYNTH_EVENT_STOP|{alias}", stop_of=alias)
+        self._speaking[alias] = _Speech(len(self.spoken), stop)
+        self.spoken.append(Spoken(alias, text, now, end, False))
+
+    def _synth_stop(self, alias: str, now: float) -> None:
+        speech = self._speaking.pop(alias, None)
+        if speech is None:
+            return  # not speaking: nothing follows
+        self._cut(speech, now)
+        self._schedule(now + self.stop_latency, f"SYNTH_EVENT_STOP|{alias}", stop_of=alias)
+
+    def _cut(self, speech: _Speech, now: float) -> None:
+        speech.stop.cancelled = True
+        self.spoken[speech.index] = self.spoken[speech.index]._replace(end=now, cut=True)
+
+    def _emit_stop(self, time: float, alias: str, out: list[Timed]) -> None:
+        self._stops += 1
+        if self.lose_stop_every > 0 and self._stops % self.lose_stop_every == 0:
+            self.lost_stops.append((time, alias))
+            return
+        out.append((time, f"SYNTH_EVENT_STOP|{alias}"))
+
+    def _schedule(self, time: float, line: str, stop_of: str | None = None) -> _Pending:
+        item = _Pending(time, next(self._seq), line, stop_of)
+        self._agenda.append(item)
+        return item
+
+    def _check(self, line: str, now: float) -> None:
+        if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+            self._flag(now, "too_long", line, f"over {MAX_LINE_BYTES} bytes")
+        fields = line.split("|")
+        kind = fields[0]
+        if kind not in self.allowed_types:
+            self._flag(now, "unexpected_type", line, f"message type {kind!r} not allowed")
+        expected = _FIELD_COUNTS.get(kind)
+        if expected is not None and len(fields) > expected:
+            self._flag(now, "extra_fields", line, f"{len(fields)} fields, {kind} has {expected}")
+        bad = sorted({f"U+{ord(ch):04X}" for ch in line if unicodedata.category(ch) == "Cc"})
+        if bad:
+            self._flag(now, "control_char", line, "control characters " + " ".join(bad))
+
+    def _flag(self, now: float, kind: str, line: str, detail: str) -> None:
+        self.violations.append(Violation(now, kind, line, detail))
+
+
+def _phonemes(text: str) -> str:
+    """A stand-in lip-sync string (the real one is phoneme,duration pairs)."""
+    return ",".join(["a,60"] * min(len(text), 8) + ["sil,40"])

@@ -1,0 +1,1 @@
+"""Text: sentence segmentation by declarative per-language rules, and speech cleanup."""
