@@ -10,6 +10,7 @@ import regex
 
 from fsm_agent.core.backend import Messages, ReplyStream
 from fsm_agent.core.settings import ConfigError
+from fsm_agent.text.files import TextFileError, read_text_file
 
 # Token-sized pieces: a word with its trailing space, or one or two CJK characters.
 _TOKENS = regex.compile(
@@ -152,9 +153,9 @@ class ScriptedReplies:
 
     def __init__(self, path: Path) -> None:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the reply script {path}: {exc}") from exc
+            text = read_text_file(path, "the reply script")
+        except TextFileError as exc:
+            raise ConfigError(str(exc)) from None
         blocks = regex.split(r"(?m)^---[ \t]*\r?\n?", text)
         self.replies = [block.strip() for block in blocks if block.strip()]
         if not self.replies:

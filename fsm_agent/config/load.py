@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fsm_agent.core.settings import SETTING_NAMES, ConfigError, Settings, validate
+from fsm_agent.text.files import TextFileError, read_text_file
 
 _PROMPT_KEYS = ("system_prompt", "prompt_file")
 _TYPES: dict[str, str] = {f.name: str(f.type) for f in fields(Settings)}
@@ -52,15 +53,17 @@ def _coerce(name: str, value: Any) -> Any:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a settings file; relative paths inside it are relative to the file.
 
+    UTF-8 with a byte order mark and CRLF line ends (as Notepad saves) are read as UTF-8.
+
     Raises:
-        ConfigError: If the file is missing, not TOML, or has unknown keys.
+        ConfigError: If the file is missing, not UTF-8, not TOML, or has unknown keys.
 
     """
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the config file {path}: {exc.strerror or exc}") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(read_text_file(path, "the config file"))
+    except TextFileError as exc:
+        raise ConfigError(str(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     out: dict[str, Any] = {}
     for key, value in data.items():

@@ -160,16 +160,20 @@ class Settings:
     def resolved_prompt(self) -> str:
         """Return the system prompt, read from ``prompt_file`` when one is set.
 
+        A byte order mark (Notepad's UTF-8) is dropped.
+
         Raises:
-            ConfigError: If the file cannot be read as UTF-8.
+            ConfigError: If the file cannot be read or is not UTF-8 (saying to save it so).
 
         """
         if self.prompt_file is None:
             return self.system_prompt
+        from fsm_agent.text.files import TextFileError, read_text_file
+
         try:
-            return self.prompt_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the prompt file {self.prompt_file}: {exc}") from exc
+            return read_text_file(self.prompt_file, "the prompt file").strip()
+        except TextFileError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Settings))

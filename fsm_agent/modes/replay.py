@@ -44,6 +44,7 @@ from fsm_agent.modes.replay_transcript import (
 )
 from fsm_agent.modes.term import Palette, utf8_output, wants_color
 from fsm_agent.runtime.record import Recorder
+from fsm_agent.text.files import UTF8_BOM
 
 __all__ = ["RecordedStream", "Replayer", "Transcript", "read_transcript", "replay_settings"]
 
@@ -138,7 +139,7 @@ def _read_bytes(path: Path) -> list[bytes]:
         data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return data.splitlines()
+    return data.removeprefix(UTF8_BOM).splitlines()  # Notepad's UTF-8 starts with a BOM
 
 
 def _open_record(settings: Settings, clock: Callable[[], float]) -> Recorder | None:
