@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import logging
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from fsm_agent import __version__
 from fsm_agent.config.flags import settings_parser
@@ -37,10 +40,51 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line, not the usage block before it.
+
+    Its subcommands' parsers are of this class too (argparse makes them with the parent's).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Raise the mistake as a ConfigError instead of printing the usage and exiting."""
+        raise ConfigError(message)
+
+
+def _usage_error(parser: argparse.ArgumentParser, words: list[str], message: str) -> str:
+    """One line for a command-line mistake; a misspelt option is named, with the closest one.
+
+    argparse takes an unknown ``--option VALUE`` for an option and a subcommand, and then
+    blames the value; the misspelt option is the mistake to report.
+    """
+    known = _option_strings(parser)
+    for word in words:
+        name = word.split("=")[0]
+        if word == "--":
+            break
+        if not name.startswith("--") or any(option.startswith(name) for option in known):
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        message = f"unknown option {name}" + (f" (did you mean {close[0]}?)" if close else "")
+        break
+    return f"{message}; see fsm-agent --help"
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string of ``parser`` and of its subcommands."""
+    found: list[str] = []
+    for action in parser._actions:
+        found.extend(s for s in action.option_strings if s.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found.extend(_option_strings(sub))
+    return sorted(set(found))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the full parser with its subcommands."""
     common = settings_parser()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fsm-agent",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -87,17 +131,34 @@ def main(
     # First of all, before the parser imports every mode: the host may stop us at any moment,
     # and a signal during start-up must exit 0, not -15 or with a KeyboardInterrupt traceback.
     previous = install_quit_signals(_exit_now)
+    words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
-    command = args.command or "run"
-    if command != "run":  # the other modes are interactive or short: Ctrl-C is theirs
-        restore_signals(original_signals or previous)
     try:
+        try:
+            args = parser.parse_args(words)
+        except ConfigError as exc:
+            raise ConfigError(_usage_error(parser, words, str(exc))) from None
+        command = args.command or "run"
+        if command != "run":  # the other modes are interactive or short: Ctrl-C is theirs
+            restore_signals(original_signals or previous)
         return int(_module(command).main(args))
     except ConfigError as exc:
+        _record_startup_error(str(exc), words)
         parser.exit(2, f"fsm-agent: error: {exc}\n")
     except KeyboardInterrupt:
         return 0
+    except Exception as exc:
+        if not logging.getLogger("fsm_agent").handlers:  # the log is not running yet
+            _record_startup_error(f"{type(exc).__name__}: {exc}", words)
+        raise
+
+
+def _record_startup_error(message: str, words: list[str]) -> None:
+    """Also write a start-up error where it can be found when stderr is not seen (Windows)."""
+    from fsm_agent.config.startup_log import startup_log_targets
+    from fsm_agent.runtime.logs import record_startup_error
+
+    record_startup_error(message, startup_log_targets(words, os.environ))
 
 
 def _exit_now() -> None:

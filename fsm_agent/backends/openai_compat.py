@@ -22,6 +22,7 @@ import threading
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
+from fsm_agent.backends.hints import request_hint
 from fsm_agent.core.backend import Messages, ReplyStream
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.logs import add_secret
@@ -120,6 +121,9 @@ class _Stream:
                 log.debug("the stream broke after the end of the reply: %s", exc)
                 self._end()
             else:
+                hint = request_hint(exc, self._backend.settings)
+                if hint:
+                    exc.add_note(hint)  # describe_error shows it: the URL, the likely mistake
                 self._pieces.put(exc)
 
     def _end(self) -> None:

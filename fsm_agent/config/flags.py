@@ -14,7 +14,22 @@ from pathlib import Path
 from fsm_agent.config.load import load_settings
 from fsm_agent.core.settings import SETTING_NAMES, Settings
 
-_KINDS: dict[str, type] = {"int": int, "float": float, "Path": Path}
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+_KINDS: dict[str, object] = {"int": _whole_number, "float": _number, "Path": Path}
 
 
 def settings_parser() -> argparse.ArgumentParser:

@@ -215,6 +215,8 @@ def validate(s: Settings) -> Settings:
         raise ConfigError("max_reply_chars must be at least 1")
     for name in ("alias", "voice"):
         _check_alias(name, getattr(s, name))
+    if s.base_url is not None:
+        _check_base_url(s.base_url)
     from fsm_agent.text.segmenter import available_languages  # the rules live with the segmenter
 
     if s.lang not in available_languages():
@@ -239,3 +241,33 @@ def _check_alias(name: str, value: str) -> None:
         raise ConfigError(f"{name} must be at most {MAX_ALIAS_BYTES} bytes long")
     if name == "alias" and (sanitize_field(value) != value or any(c.isspace() for c in value)):
         raise ConfigError("alias must be one word without '|', spaces or control characters")
+
+
+def _check_base_url(url: str) -> None:
+    """Reject a base URL the client could not use, saying what it probably should be.
+
+    The client itself would only say "Connection error." at the first turn.
+    """
+    from urllib.parse import urlsplit
+
+    shown = url.strip()
+    if not shown:
+        raise ConfigError("base_url is empty; leave it out for OpenAI, or give the server's URL")
+    if shown != url or any(c.isspace() for c in shown):
+        raise ConfigError(f"base_url {url!r} has spaces in it")
+    if "://" not in shown:
+        raise ConfigError(
+            f"base_url {shown!r} does not start with http:// or https://; "
+            f"did you mean http://{shown}?"
+        )
+    parts = urlsplit(shown)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ConfigError(f"base_url {shown!r} must start with http:// or https://")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if not parts.hostname or port == -1:
+        raise ConfigError(
+            f"base_url {shown!r} has no valid host and port, e.g. http://localhost:11434/v1"
+        )

@@ -61,8 +61,8 @@ def run_anyscript(settings: Settings) -> int:
     start_reader(private_stdin(), runtime.post)
     install_quit_signals(lambda: runtime.post(QUIT))
     log.info(
-        "fsm-agent ready: model %s, voice %s, alias %s",
-        settings.model,
+        "fsm-agent ready: %s, voice %s, alias %s",
+        replies_from(settings),
         settings.voice,
         settings.alias,
     )
@@ -74,6 +74,13 @@ def run_anyscript(settings: Settings) -> int:
         # The interpreter's last garbage collections walk every object the openai package
         # made (about a quarter of a second); everything is closed, so let exit skip them.
         gc.freeze()
+
+
+def replies_from(settings: Settings) -> str:
+    """Say where the replies come from, e.g. ``model llama3.2 at http://localhost:11434/v1``."""
+    if settings.backend != "openai":
+        return f"backend {settings.backend}"
+    return f"model {settings.model} at {settings.base_url or 'OpenAI'}"
 
 
 def warn_if_prompt_exceeds_budget(history: History) -> None:

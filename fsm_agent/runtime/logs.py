@@ -87,6 +87,32 @@ def setup_logging(level: str, log_file: Path | None, secrets: Iterable[str | Non
     threading.excepthook = thread_excepthook
 
 
+def record_startup_error(message: str, targets: Iterable[Path]) -> Path | None:
+    """Append a start-up error to the first of ``targets`` that can be written.
+
+    Used before logging is set up (or when setting it up failed), so that an error that stops
+    fsm-agent at start is found in a file also where nobody sees stderr.
+
+    Args:
+        message: The error, one line.
+        targets: Candidate files, in order.
+
+    Returns:
+        The file written, or None when none could be.
+
+    """
+    stamp = logging.Formatter().formatTime(logging.makeLogRecord({}))
+    line = redact(f"{stamp} ERROR fsm_agent: could not start: {message}\n")
+    for target in targets:
+        try:
+            with Path(target).open("a", encoding="utf-8") as out:
+                out.write(line)
+        except OSError:
+            continue
+        return Path(target)
+    return None
+
+
 def describe_error(exc: BaseException) -> str:
     """Describe an LLM failure in one line, without the request's headers or any secret.
 
@@ -98,11 +124,16 @@ def describe_error(exc: BaseException) -> str:
         exc: What the backend raised.
 
     Returns:
-        E.g. ``"HTTP 429 RateLimitError: Rate limit reached"``.
+        E.g. ``"HTTP 429 RateLimitError: Rate limit reached"``, followed by the exception's
+        notes (the backend adds the URL it asked and the likely mistake).
 
     """
     status = getattr(exc, "status_code", None)
     name = type(exc).__name__
     message = redact(str(getattr(exc, "message", None) or str(exc) or name))
     message = " ".join(message.split())[:300]
-    return f"HTTP {status} {name}: {message}" if status else f"{name}: {message}"
+    text = f"HTTP {status} {name}: {message}" if status else f"{name}: {message}"
+    # Notes added where the error was understood (the URL asked, the likely mistake).
+    for note in getattr(exc, "__notes__", None) or ():
+        text += "; " + redact(" ".join(str(note).split()))[:300]
+    return text
