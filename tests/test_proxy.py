@@ -94,10 +94,17 @@ def test_no_proxy_star_bypasses_the_proxy() -> None:
 # ---- SOCKS ----------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(HAS_SOCKSIO, reason="socksio is installed here")
+HIDE_SOCKSIO = "import sys\nsys.modules['socksio'] = None  # as if it were not installed\n"
+
+
 @pytest.mark.parametrize("mode", [["chat"], []])
-def test_socks_without_socksio_fails_at_start_in_one_line(mode: list[str]) -> None:
-    env = clean_environment(ALL_PROXY="socks5h://user:secret@127.0.0.1:1080")
+def test_socks_without_socksio_fails_at_start_in_one_line(mode: list[str], tmp_path: Path) -> None:
+    # The child starts with socksio hidden (the test extra installs it, so that the end-to-end
+    # SOCKS test below always runs): sitecustomize on PYTHONPATH runs before fsm-agent.
+    (tmp_path / "sitecustomize.py").write_text(HIDE_SOCKSIO, encoding="utf-8")
+    env = clean_environment(
+        ALL_PROXY="socks5h://user:secret@127.0.0.1:1080", PYTHONPATH=str(tmp_path)
+    )
     stdin = "hi\n" if mode else "RECOG_EVENT_STOP|hi\n"
     result = run_agent(*mode, "--base-url", "http://127.0.0.1:9/v1", stdin=stdin, env=env)
     assert result.returncode == 2
@@ -108,8 +115,8 @@ def test_socks_without_socksio_fails_at_start_in_one_line(mode: list[str]) -> No
     ]
 
 
-@pytest.mark.skipif(not HAS_SOCKSIO, reason="needs socksio (pip install 'fsm-agent[socks]')")
 def test_socks5h_proxy_is_honoured_with_socksio() -> None:
+    assert HAS_SOCKSIO, "socksio is missing: install the test extra (pip install -e '.[test]')"
     with FakeOpenAI(REPLIES) as server, LoopbackSocks5(("127.0.0.1", server.port)) as proxy:
         env = clean_environment(ALL_PROXY=proxy.url, OPENAI_API_KEY="sk-test-fake")
         result = chat("Hi\nAgain\n", env, "--base-url", "http://fake-openai.test/v1")
