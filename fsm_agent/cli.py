@@ -58,6 +58,11 @@ def _usage_error(parser: argparse.ArgumentParser, words: list[str], message: str
     blames the value; the misspelt option is the mistake to report.
     """
     known = _option_strings(parser)
+    mode = next((word for word in words if word in COMMANDS), None)
+    unrecognized = message.partition("unrecognized arguments: ")[2].split()
+    for word in unrecognized:
+        if mode and word.split("=")[0] in known:
+            return f"fsm-agent {mode} has no {word.split('=')[0]}; see fsm-agent {mode} --help"
     for word in words:
         name = word.split("=")[0]
         if word == "--":
@@ -95,7 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = _module(name)
-        parents = [common] if getattr(module, "TAKES_SETTINGS", True) else []
+        unused = getattr(module, "UNUSED_SETTINGS", ())
+        parents = [settings_parser(unused) if unused else common]
+        if not getattr(module, "TAKES_SETTINGS", True):
+            parents = []
         sp = sub.add_parser(name, parents=parents, help=module.HELP, description=module.HELP)
         module.add_arguments(sp)
     return parser

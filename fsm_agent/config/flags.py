@@ -32,8 +32,11 @@ def _number(text: str) -> float:
 _KINDS: dict[str, object] = {"int": _whole_number, "float": _number, "Path": Path}
 
 
-def settings_parser() -> argparse.ArgumentParser:
+def settings_parser(omit: tuple[str, ...] = ()) -> argparse.ArgumentParser:
     """The options every mode shares: ``--config`` and one flag for each Settings field.
+
+    Args:
+        omit: Settings a mode has no use for (``demo`` calls no server): no flag for them.
 
     Returns:
         A parent parser (no ``-h``); absent flags leave no attribute, so that only what the
@@ -46,7 +49,8 @@ def settings_parser() -> argparse.ArgumentParser:
         "--config", type=Path, metavar="FILE", default=argparse.SUPPRESS, help="TOML settings file"
     )
     for f in fields(Settings):
-        _add_flag(g, f)
+        if f.name not in omit:
+            _add_flag(g, f)
     return p
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from fsm_agent.core.settings import SETTING_NAMES, ConfigError, Settings, valida
 from fsm_agent.text.files import TextFileError, read_text_file
 
 _PROMPT_KEYS = ("system_prompt", "prompt_file")
+_ENV_PREFIX = "FSM_AGENT_"
+_OTHER_VARIABLES = ("FSM_AGENT_SENTENCE",)  # set by the chat for its text-to-speech program
 _TYPES: dict[str, str] = {f.name: str(f.type) for f in fields(Settings)}
 
 
@@ -69,7 +72,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     for key, value in data.items():
         name = key.replace("-", "_")
         if name not in SETTING_NAMES:
-            raise ConfigError(f"{path}: unknown setting {key!r}")
+            raise ConfigError(f"{path}: unknown setting {key!r}{_did_you_mean(name)}")
         if name in ("prompt_file", "log_file", "record") and value:
             value = path.parent / Path(str(value))
         if name == "backend" and str(value).startswith("script:"):
@@ -78,8 +81,29 @@ def read_toml(path: Path) -> dict[str, Any]:
     return out
 
 
+def _did_you_mean(name: str, spelt: Callable[[str], str] = str) -> str:
+    """`` (did you mean <the closest setting>?)``, spelt as the source spells it, or nothing."""
+    close = difflib.get_close_matches(name, SETTING_NAMES, n=1)
+    return f" (did you mean {spelt(close[0])}?)" if close else ""
+
+
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Read ``FSM_AGENT_<NAME>`` variables, plus ``OPENAI_BASE_URL`` and ``OPENAI_MODEL``."""
+    """Read ``FSM_AGENT_<NAME>`` variables, plus ``OPENAI_BASE_URL`` and ``OPENAI_MODEL``.
+
+    Raises:
+        ConfigError: For an ``FSM_AGENT_`` variable that names no setting (a misspelt one
+            would otherwise be ignored without a word).
+
+    """
+    for variable in environ:
+        name = variable[len(_ENV_PREFIX) :].lower()
+        if (
+            variable.startswith(_ENV_PREFIX)
+            and name not in SETTING_NAMES
+            and variable not in _OTHER_VARIABLES
+        ):
+            hint = _did_you_mean(name, lambda setting: _ENV_PREFIX + setting.upper())
+            raise ConfigError(f"unknown variable {variable}{hint}")
     out: dict[str, Any] = {}
     if environ.get("OPENAI_BASE_URL"):
         out["base_url"] = environ["OPENAI_BASE_URL"]

@@ -52,10 +52,13 @@ class _Piece:
 
 
 def join_heard(pieces: list[str]) -> str:
-    """Join spoken pieces back into one text: no space after CJK text, one space otherwise."""
+    """Join spoken pieces back into one text: no space between CJK texts, one space otherwise.
+
+    "Hello there." then "こんにちは。" keep their space, as two Japanese sentences keep none.
+    """
     out = ""
     for piece in pieces:
-        if out and not _is_wide(out[-1]) and not _is_wide(piece[0]):
+        if out and not (_is_wide(out[-1]) and _is_wide(piece[0])):
             out += " "
         out += piece
     return out

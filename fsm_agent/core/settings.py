@@ -213,6 +213,10 @@ def validate(s: Settings) -> Settings:
             raise ConfigError(f"{name} must not be negative")
     if s.max_reply_chars < 1:
         raise ConfigError("max_reply_chars must be at least 1")
+    if s.max_tokens is not None and s.max_tokens < 1:
+        raise ConfigError("max_tokens must be at least 1; leave it out for the server's limit")
+    if not s.model.strip():
+        raise ConfigError("model must not be empty; name the server's model, e.g. llama3.2")
     for name in ("alias", "voice"):
         _check_alias(name, getattr(s, name))
     if s.base_url is not None:

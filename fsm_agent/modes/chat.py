@@ -49,6 +49,7 @@ Proxies come from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY
 """
 
 QUIT_WORDS = ("/quit", "quit", "exit", "/exit")
+COMMANDS = ("/reset", "/history", "/quit")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -193,6 +194,16 @@ class Screen:
             self.out.write(self.paint(text, *styles) + "\n")
             self.out.flush()
 
+    def interject(self, text: str) -> None:
+        """Print a log line on stderr between the chat's lines, never inside the live line."""
+        with self._lock:
+            self._clear_tail()
+            self.out.flush()
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+            if self.live and self.active:
+                self._draw_tail()
+
     def _draw_tail(self) -> None:
         columns = max(20, shutil.get_terminal_size().columns - 4)
         shown = " ".join(self._tail.split())
@@ -208,6 +219,21 @@ class Screen:
         if self._shown:
             self.out.write("\r\x1b[K")
             self._shown = False
+
+
+class ScreenLog(logging.Handler):
+    """The chat's log on the terminal: between the chat's lines, never inside the live line."""
+
+    def __init__(self, screen: Screen) -> None:
+        super().__init__()
+        self.screen = screen
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Print one formatted record."""
+        try:
+            self.screen.interject(self.format(record))
+        except Exception:
+            self.handleError(record)
 
 
 class TeeBackend:
@@ -350,6 +376,8 @@ class Chat:
                 self.screen.say("(the conversation is forgotten)", "dim")
             elif text == "/history":
                 self._show_history()
+            elif text.startswith("/") and text[1:2].isalpha():
+                self.screen.say(unknown_command(text), "red")
             else:
                 self._turn(text)
 
@@ -376,6 +404,16 @@ class Chat:
             self.screen.say(f"bot: {turn.assistant}")
 
 
+def unknown_command(text: str) -> str:
+    """What the chat says to ``/something`` it does not know (it is not sent to the model)."""
+    import difflib
+
+    word = text.split()[0]
+    close = difflib.get_close_matches(word.lower(), COMMANDS, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"(unknown command {word}; {hint}commands: {', '.join(COMMANDS)})"
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the terminal chat."""
     from fsm_agent.config.flags import settings_from_args
@@ -385,9 +423,13 @@ def main(args: argparse.Namespace) -> int:
     require_proxy_support(settings)
     tts = tts_command(args)
     level = settings.log_level if "log_level" in vars(args) else "warning"
-    setup_logging(level, settings.log_file, [settings.api_key()])
     out = utf8_output(sys.stdout)
     if not sys.stdin.isatty():
         with contextlib.suppress(AttributeError, ValueError):
             sys.stdin.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
-    return Chat(settings, tts, args.token_delay, out).run()
+    chat = Chat(settings, tts, args.token_delay, out)
+    console = ScreenLog(chat.screen)
+    if settings.log_file is not None:  # the details go to the file; the screen stays a chat
+        console.setLevel(logging.WARNING)
+    setup_logging(level, settings.log_file, [settings.api_key()], console=console)
+    return chat.run()

@@ -53,6 +53,10 @@ CHARS_PER_SECOND = 9.0
 """The simulated synthesizer's speaking rate (before ``--fast``)."""
 
 
+# The demo calls no server: its --help does not offer the server's settings.
+UNUSED_SETTINGS = ("model", "base_url", "api_key_env", "max_retries", "temperature", "max_tokens")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the demo's own options."""
     parser.add_argument("--fast", action="store_true", help="run about 15 times faster (for tests)")

@@ -36,7 +36,12 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def setup_logging(level: str, log_file: Path | None, secrets: Iterable[str | None] = ()) -> None:
+def setup_logging(
+    level: str,
+    log_file: Path | None,
+    secrets: Iterable[str | None] = (),
+    console: logging.Handler | None = None,
+) -> None:
     """Send the package's log to stderr (and ``log_file``) at ``level``.
 
     Also routes uncaught exceptions, on any thread, through the redacting log.
@@ -45,6 +50,8 @@ def setup_logging(level: str, log_file: Path | None, secrets: Iterable[str | Non
         level: debug, info, warning or error.
         log_file: Also append to this file (UTF-8) when given.
         secrets: Strings that must never be written.
+        console: What writes to the screen instead of a plain stderr handler (the chat's, which
+            keeps log lines from tearing its live line).
 
     Raises:
         ConfigError: If the log file cannot be opened for appending.
@@ -53,7 +60,7 @@ def setup_logging(level: str, log_file: Path | None, secrets: Iterable[str | Non
     for secret in secrets:
         add_secret(secret)
     formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers: list[logging.Handler] = [console or logging.StreamHandler(sys.stderr)]
     if log_file is not None:
         try:
             handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
