@@ -288,7 +288,7 @@ class Controller:
         line = protocol.synth_start(self.settings.alias, self.settings.voice, piece.text)
         self._speech.sent(piece, line.split("|", 3)[3])
         log.info("say: %s", piece.text)
-        self._emit(Send(line))
+        self._emit(Send(line, sentence=True))
         seconds = self.settings.synth_timeout + self.settings.synth_seconds_per_char * len(
             piece.text
         )
