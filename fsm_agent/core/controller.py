@@ -37,6 +37,7 @@ from fsm_agent.core.history import History
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.table import STATES, State, machine_transitions, pairs
 from fsm_agent.text.cleanup import SpeechCleaner
+from fsm_agent.text.join import join_sentences
 from fsm_agent.text.segmenter import Segmenter
 
 log = logging.getLogger("fsm_agent.core.controller")
@@ -49,20 +50,6 @@ _COMPLETE = regex.compile(r"[。！？!?.…．｡][\p{Pe}\p{Pf}\p{Po}\s]*$")
 class _Piece:
     text: str
     from_llm: bool
-
-
-def join_heard(pieces: list[str]) -> str:
-    """Join spoken pieces back into one text: no space after CJK text, one space otherwise."""
-    out = ""
-    for piece in pieces:
-        if out and not _is_wide(out[-1]) and not _is_wide(piece[0]):
-            out += " "
-        out += piece
-    return out
-
-
-def _is_wide(ch: str) -> bool:
-    return "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uff00" <= ch <= "\uffef"
 
 
 class Controller:
@@ -364,7 +351,7 @@ class Controller:
             self._heard.append(piece.text)
 
     def _end_turn(self, outcome: str) -> None:
-        heard = join_heard(self._heard)
+        heard = join_sentences(self._heard)
         if heard:
             self.history.commit(self._user, heard)
         self._emit(TurnDone(self._user, heard, outcome))  # type: ignore[arg-type]
