@@ -206,7 +206,7 @@ def test_missing_package_is_one_line(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1
-    assert "pip install 'fsm-agent[diagrams]'" in captured.err
+    assert "python -m pip install graphviz" in captured.err
 
 
 def test_readme_says_how_to_refresh() -> None:

@@ -17,7 +17,8 @@ from fsm_agent.core.settings import ConfigError, Settings
 
 __all__ = ["SOCKS_EXTRA", "proxy_problem", "require_proxy_support"]
 
-SOCKS_EXTRA = "pip install 'fsm-agent[socks]'"
+# Works outside a checkout too: fsm-agent is not on an index, so 'fsm-agent[socks]' would not.
+SOCKS_EXTRA = "python -m pip install socksio"
 
 _SUPPORTED = ("http", "https", "socks5", "socks5h")
 _VARIABLES = {"http": "HTTP_PROXY", "https": "HTTPS_PROXY", "all": "ALL_PROXY"}

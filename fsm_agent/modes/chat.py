@@ -8,7 +8,7 @@ was heard stays in the history.
 
 Proxies: the OpenAI client (httpx) honours ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and
 ``NO_PROXY`` from the environment (and the system settings on Windows and macOS); a SOCKS proxy
-(``socks5h://...``) needs ``pip install 'fsm-agent[socks]'``, and says so at start without it.
+(``socks5h://...``) needs ``python -m pip install socksio``, and says so at start without it.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ EPILOG = """\
 commands: /reset (forget the conversation), /history, /quit (also QUIT, exit, end of input).
 Ctrl-C stops the current reply; Ctrl-C twice at the prompt leaves.
 Proxies come from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY
-(SOCKS, e.g. ALL_PROXY=socks5h://127.0.0.1:1080, needs: pip install 'fsm-agent[socks]').
+(SOCKS, e.g. ALL_PROXY=socks5h://127.0.0.1:1080, needs: python -m pip install socksio).
 """
 
 QUIT_WORDS = ("/quit", "quit", "exit", "/exit")

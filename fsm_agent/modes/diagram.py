@@ -33,7 +33,7 @@ FORMATS: tuple[str, ...] = ("mermaid", "dot", "svg", "png")
 TITLE = "fsm-agent controller"
 INITIAL = "Idle"
 
-_GET_PACKAGE = "pip install 'fsm-agent[diagrams]'"
+_GET_PACKAGE = "python -m pip install graphviz"  # not 'fsm-agent[diagrams]': not on an index
 _GET_DOT = "apt-get install graphviz / brew install graphviz / winget install graphviz"
 
 
