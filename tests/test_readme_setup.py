@@ -32,7 +32,8 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 def block(text: str, name: str) -> list[str]:
     """The command lines of the fenced block between ``<!-- name -->`` and ``<!-- /name -->``."""
-    found = re.search(rf"<!-- {name}\b[^\n]*-->\n```[^\n]*\n(.*?)```\n<!-- /{name} -->", text, re.S)
+    pattern = rf"<!-- {name}(?=[ :])[^\n]*-->\n```[^\n]*\n(.*?)```\n<!-- /{name} -->"
+    found = re.search(pattern, text, flags=re.S)
     assert found, f"no <!-- {name} --> block"
     return [line for line in found.group(1).splitlines() if line.strip()]
 
