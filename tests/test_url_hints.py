@@ -12,7 +12,7 @@ import pytest
 from agent_cli import clean_env, run_agent
 
 from fsm_agent.backends.openai_compat import OpenAIBackend
-from fsm_agent.config.load import load_settings
+from fsm_agent.config.load import load_settings, require_llm_access
 from fsm_agent.core.settings import ConfigError, Settings
 from fsm_agent.runtime.logs import describe_error
 from fsm_agent.testing.fake_openai import FakeOpenAI
@@ -94,8 +94,17 @@ def test_a_host_name_that_does_not_resolve_is_named() -> None:
     ],
 )
 def test_a_base_url_that_cannot_work_is_refused_at_start(url: str, message: str) -> None:
+    settings = load_settings(overrides={"base_url": url}, environ={})
     with pytest.raises(ConfigError, match=message.replace("?", r"\?")):
-        load_settings(overrides={"base_url": url}, environ={})
+        require_llm_access(settings, environ={})
+
+
+def test_a_stale_base_url_does_not_stop_what_does_not_use_it() -> None:
+    env = clean_env(without_proxies=True, OPENAI_BASE_URL="localhost:11434/v1")
+    assert run_agent("demo", "--fast", env=env).returncode == 0
+    echo = run_agent("--backend", "echo", stdin="RECOG_EVENT_STOP|hi\n", env=env)
+    assert echo.returncode == 0, echo.stderr
+    assert "did you mean http://localhost:11434/v1?" in run_agent(env=env).stderr
 
 
 def test_the_hint_reaches_the_chat_screen_and_the_log(server: FakeOpenAI, tmp_path: Path) -> None:

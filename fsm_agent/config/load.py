@@ -10,7 +10,13 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from fsm_agent.core.settings import SETTING_NAMES, ConfigError, Settings, validate
+from fsm_agent.core.settings import (
+    SETTING_NAMES,
+    ConfigError,
+    Settings,
+    check_base_url,
+    validate,
+)
 from fsm_agent.text.files import TextFileError, read_text_file
 
 _PROMPT_KEYS = ("system_prompt", "prompt_file")
@@ -183,9 +189,12 @@ def require_llm_access(settings: Settings, environ: Mapping[str, str] | None = N
     authentication error; saying so at start is kinder than a silent avatar.
 
     Raises:
-        ConfigError: When ``backend`` is ``openai`` and neither a key nor a base URL is set.
+        ConfigError: When ``backend`` is ``openai`` and neither a key nor a base URL is set,
+            or the base URL cannot work (no ``http://``, no host, a bad port).
 
     """
+    if settings.backend == "openai" and settings.base_url is not None:
+        check_base_url(settings.base_url)
     if settings.backend == "openai" and not settings.base_url and not settings.api_key(environ):
         raise ConfigError(
             f"no API key: set {settings.api_key_env}, or give --base-url for a local server "

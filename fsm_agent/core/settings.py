@@ -219,8 +219,6 @@ def validate(s: Settings) -> Settings:
         raise ConfigError("model must not be empty; name the server's model, e.g. llama3.2")
     for name in ("alias", "voice"):
         _check_alias(name, getattr(s, name))
-    if s.base_url is not None:
-        _check_base_url(s.base_url)
     from fsm_agent.text.segmenter import available_languages  # the rules live with the segmenter
 
     if s.lang not in available_languages():
@@ -247,10 +245,16 @@ def _check_alias(name: str, value: str) -> None:
         raise ConfigError("alias must be one word without '|', spaces or control characters")
 
 
-def _check_base_url(url: str) -> None:
+def check_base_url(url: str) -> None:
     """Reject a base URL the client could not use, saying what it probably should be.
 
-    The client itself would only say "Connection error." at the first turn.
+    The client itself would only say "Connection error." at the first turn. Checked only where
+    the URL is used (see ``require_llm_access``): a stale ``OPENAI_BASE_URL`` must not stop
+    ``demo`` or ``--backend echo``.
+
+    Raises:
+        ConfigError: Naming the URL and the fix.
+
     """
     from urllib.parse import urlsplit
 
