@@ -30,6 +30,9 @@ Settings come from defaults, then --config FILE (TOML, keys named like the flags
 underscores), then the environment (OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL,
 FSM_AGENT_<SETTING>), then flags; a later source wins. The system prompt and the prompt
 file are one setting: whichever a later source gives replaces both from earlier sources.
+
+An error that stops fsm-agent at start is one line on stderr, and is also appended to the
+log file (or, when that cannot be written, to fsm-agent-error.log beside the TOML file).
 """
 
 EPILOG = """\
@@ -37,6 +40,7 @@ examples:
   fsm-agent --model gpt-4o-mini                       # OpenAI (key in OPENAI_API_KEY)
   fsm-agent --base-url http://localhost:11434/v1 --model llama3.2    # Ollama
   fsm-agent --backend echo                             # no LLM: repeat the user
+      (by hand: type RECOG_EVENT_STOP|Hello. and answer each SYNTH_START with SYNTH_EVENT_STOP|0)
 """
 
 

@@ -22,6 +22,12 @@ log = logging.getLogger("fsm_agent")
 
 HELP = "run as an MMDAgent-EX AnyScript submodule on stdin/stdout (the default)"
 
+BY_HAND = (
+    "fsm-agent: reading MMDAgent-EX messages from this terminal. Type RECOG_EVENT_STOP|Hello "
+    "there. and answer each SYNTH_START with SYNTH_EVENT_STOP|{alias} (the avatar has said it); "
+    "Ctrl-D ends (Ctrl-Z, Enter on Windows).\n"
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The run mode takes only the shared settings."""
@@ -58,6 +64,10 @@ def run_anyscript(settings: Settings) -> int:
     warn_if_prompt_exceeds_budget(controller.history)
     runtime = Runtime(controller, make_backend(settings), writer.write)
     recorder = attach_recorder(runtime, settings, "run")
+    stdin = sys.stdin
+    if stdin is not None and stdin.isatty():  # a person trying it, never MMDAgent-EX (pipes)
+        sys.stderr.write(BY_HAND.format(alias=settings.alias))
+        sys.stderr.flush()
     start_reader(private_stdin(), runtime.post)
     install_quit_signals(lambda: runtime.post(QUIT))
     log.info(
@@ -67,7 +77,15 @@ def run_anyscript(settings: Settings) -> int:
         settings.alias,
     )
     try:
-        return runtime.run()
+        status = runtime.run()
+        if controller.state != "Idle":
+            log.info(
+                "input ended in the middle of a turn (%s): nothing more is sent. Under "
+                "MMDAgent-EX that is the host going away; to push a file of host lines through "
+                "the controller, use `fsm-agent replay FILE`",
+                controller.state,
+            )
+        return status
     finally:
         if recorder is not None:
             recorder.close()
