@@ -79,16 +79,19 @@ class SpeechTracker(Generic[T]):
     def stopped(self) -> T | None:
         """A ``SYNTH_EVENT_STOP`` came: return the sentence it ends, or None if it is not ours.
 
-        A STOP ends our sentence only after that sentence's START. A STOP before it is a late
-        one of a sentence we stopped or gave up on, or a stray one, and changes nothing. A
-        synthesizer that sends no START at all (none expected, none late) is taken at its word.
+        Only a STOP that follows our sentence's START ends it. A STOP before that START is a
+        late one of a sentence we stopped or gave up on (counted off), or a stray one: a
+        content's .fst speaking with our alias, a duplicate. Taking it as ours would send the
+        next sentence while the host is still speaking this one, cutting it off. (The real
+        host always sends the START, 2-8 ms after our line; a synthesizer that never does is
+        waited out by the sentence's deadline.)
         """
-        if self._current is None:
-            self._late_stops = max(0, self._late_stops - 1)
-            return None
-        if not self._started and self._late_stops:
-            self._late_stops -= 1
-            log.debug("swallowed a late SYNTH_EVENT_STOP")
+        if self._current is None or not self._started:
+            if self._late_stops:
+                self._late_stops -= 1
+                log.debug("swallowed a late SYNTH_EVENT_STOP")
+            else:
+                log.debug("ignored a SYNTH_EVENT_STOP before our sentence's START")
             return None
         return self._end()
 
