@@ -135,7 +135,7 @@ class Runtime:
         line = "|".join((msg.type, *msg.args))
         for observer in self.observers:
             observer("in", line)
-        event = event_from_message(msg, self.controller.settings.alias)
+        event = event_from_message(msg, self.controller.settings.alias, self.clock())
         if event is not None:
             self.feed(event)
 
