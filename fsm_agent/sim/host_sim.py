@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import NamedTuple
 
+from fsm_agent.core.protocol import MAX_LINE_BYTES
+
 __all__ = [
     "DEFAULT_VOICES",
-    "MAX_LINE_BYTES",
     "HostSim",
     "Spoken",
     "Violation",
@@ -77,9 +78,6 @@ CUT_LATENCY = 0.1
 # Seconds the real host's mei_voice_normal takes (tests/test_host_sim.py checks the recordings)
 _BASE, _PAUSE, _DIGIT, _LATIN, _LETTER, _OTHER = 0.9, 0.35, 0.4, 0.3, 0.16, 0.1
 _PAUSES = frozenset("、。，．,.!?！？;；:：…")
-
-MAX_LINE_BYTES = 2000
-"""A child line longer than this is a violation (the host cuts lines at about 2048 bytes)."""
 
 _FIELD_COUNTS = {"SYNTH_START": 4, "SYNTH_STOP": 2}
 
@@ -143,7 +141,9 @@ class _Pending:
 
 
 @dataclass
-class _Speech:
+class _SpeechInProgress:
+    """The sentence an alias is speaking now."""
+
     index: int  # into HostSim.spoken
     stop: _Pending  # the SYNTH_EVENT_STOP due at its natural end
     text: str
@@ -210,7 +210,7 @@ class HostSim:
         self.lost_stops: list[tuple[float, str]] = []
         """``SYNTH_EVENT_STOP`` events dropped by ``lose_stop_every`` (time, alias)."""
         self._agenda: list[_Pending] = []
-        self._speaking: dict[str, _Speech] = {}
+        self._speaking: dict[str, _SpeechInProgress] = {}
         self._cutting: dict[str, _Pending] = {}  # alias -> the cut sentence's STOP, then text
         self._seq = count()
         self._stops = 0
@@ -369,7 +369,7 @@ class HostSim:
             out.append((now, f"LIPSYNC_START|{alias}|{_phonemes(text)}"))
         end = now + self.speaking_seconds(text)
         stop = self._schedule(end, f"SYNTH_EVENT_STOP|{alias}", stop_of=alias)
-        self._speaking[alias] = _Speech(len(self.spoken), stop, text, repeats)
+        self._speaking[alias] = _SpeechInProgress(len(self.spoken), stop, text, repeats)
         self.spoken.append(Spoken(alias, text, now, end, False))
 
     def _synth_stop(self, alias: str, now: float, out: list[Timed]) -> None:
@@ -396,7 +396,7 @@ class HostSim:
         self._speaking.clear()
         self._cutting.clear()
 
-    def _cut(self, speech: _Speech, now: float) -> None:
+    def _cut(self, speech: _SpeechInProgress, now: float) -> None:
         speech.stop.cancelled = True
         self.spoken[speech.index] = self.spoken[speech.index]._replace(end=now, cut=True)
 
