@@ -191,7 +191,7 @@ class Settings:
         if self.prompt_file is None:
             return self.system_prompt
         try:
-            return self.prompt_file.read_text(encoding="utf-8").strip()
+            return self.prompt_file.read_text(encoding="utf-8-sig").strip()  # BOM: Notepad
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read the prompt file {self.prompt_file}: {exc}") from exc
 
