@@ -112,6 +112,9 @@ class Controller:
     """
 
     state: State
+    talks_to_mmdagent: bool = True
+    """The lines go to MMDAgent-EX, whose Open JTalk voices get their ASCII widened (False for
+    a terminal chat, whose text is read by a person and a local speech program)."""
 
     def __init__(self, settings: Settings, history: History | None = None) -> None:
         self.settings = settings
@@ -348,7 +351,7 @@ class Controller:
         on ASCII-heavy text, and reads the full-width forms the same.
         """
         voice = self._voices.voice_for(text)
-        widen = self._voices.widens(voice)
+        widen = self.talks_to_mmdagent and self._voices.widens(voice)
         for piece in protocol.speakable_pieces(self.settings.alias, voice, text, widen=widen):
             line = widen_ascii(piece) if widen else piece
             self._pending.append(_Piece(piece, line, voice, from_llm))

@@ -59,6 +59,8 @@ class ParsedTranscript:
     sent: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     is_record: bool = False
+    mode: str = ""
+    """The mode that wrote a record file (``run``, ``chat``...), from its meta line."""
     child_ended: bool = False
     """The host's log says its child ended ("detected end of child process"); the lines
     after it are left out."""
@@ -128,6 +130,7 @@ def _take_entry(
     elif kind == "out":
         out.sent.append(line)
     elif kind == "meta":
+        out.mode = line.rsplit(" ", 1)[-1]  # "fsm-agent 0.1.0 chat"
         settings = entry.get("settings")
         if isinstance(settings, dict):
             out.settings = {k: v for k, v in settings.items() if k in REPLAY_SETTINGS}
