@@ -21,8 +21,10 @@ def read_lines(stream: BinaryIO, post: Callable[[bytes], None]) -> None:
     """Read lines from ``stream`` and post each one, never stopping until end of input.
 
     The host writes to our stdin with a blocking write from its render thread: if we stopped
-    reading, the avatar would freeze. So this loop only reads and hands lines over. A line longer
-    than ``MAX_INPUT_BYTES`` is skipped to its end without being held in memory.
+    reading, the avatar would freeze. So this loop only reads and hands lines over. Of a line
+    longer than ``MAX_INPUT_BYTES`` only the first ``MAX_INPUT_BYTES + 1`` bytes are posted (no
+    line ending: ``parse_line`` cuts it and takes it only as an utterance); the rest is skipped
+    to its end without being held in memory.
 
     Args:
         stream: A binary stream (``sys.stdin.buffer``).
@@ -35,11 +37,12 @@ def read_lines(stream: BinaryIO, post: Callable[[bytes], None]) -> None:
             if not line:
                 break
             if len(line) > MAX_INPUT_BYTES and not line.endswith(b"\n"):
+                post(line)
                 skipped = len(line)
                 while line and not line.endswith(b"\n"):
                     line = stream.readline(65536)
                     skipped += len(line)
-                log.debug("ignored an over-long input line (%d bytes)", skipped)
+                log.debug("cut an over-long input line (%d bytes)", skipped)
                 if not line:
                     break
                 continue

@@ -72,6 +72,7 @@ class Runtime(Effects):
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._generations: dict[int, Generation] = {}
         self.turns_done = 0
+        self._repairs_told: set[str] = set()
 
     def post(self, item: object) -> None:
         """Hand the loop a host line (bytes), an event, ``EOF_MARK`` or ``QUIT``; any thread."""
@@ -117,8 +118,12 @@ class Runtime(Effects):
         for observer in self.observers:
             observer("in", line)
         event = event_from_message(msg, self.controller.settings.alias)
-        if event is not None:
-            self.feed(event)
+        if event is None:
+            return
+        if msg.repair and msg.repair not in self._repairs_told:
+            self._repairs_told.add(msg.repair)
+            log.warning("an utterance from the host was %s (warned once)", msg.repair)
+        self.feed(event)
 
     def feed(self, event: Event) -> None:
         """Give the controller one event and carry out what it commands (loop thread only)."""
