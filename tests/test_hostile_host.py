@@ -9,6 +9,7 @@ happen is measured in ``benchmarks/hostile.py``, not asserted here.
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,13 +70,49 @@ def test_a_broken_utterance_is_answered_with_one_warning(
     server: FakeOpenAI, tmp_path: Path, raw: bytes, heard: str, repair: str
 ) -> None:
     host = start_host(server.base_url, log_file=tmp_path / "log.txt")
-    for _ in range(2):
+    for turn in (1, 2):
         host.send_bytes(b"RECOG_EVENT_STOP|" + raw)
-        count = len(server.requests) + 1
-        assert host.wait_until(lambda n=count: len(server.requests) == n, WAIT)
-        assert host.wait_idle(timeout=WAIT)
+        assert host.wait_until(lambda n=turn: len(spoken(host)) == 2 * n, WAIT)
     assert host.close() == 0
     assert user_texts(server)[0] == heard
-    assert spoken(host)[:2] == ["Fine.", "Thank you."]
+    assert spoken(host) == ["Fine.", "Thank you."] * 2
     log = (tmp_path / "log.txt").read_text(encoding="utf-8")
     assert len(re.findall("WARNING .*utterance from the host was .*" + repair, log)) == 1
+
+
+# ---- item 7: a key with white space or quotes around it -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pasted", [f"{KEY} ", f"{KEY}\n", f"{KEY}\r\n", f'"{KEY}"', f" '{KEY}'\t"], ids=repr
+)
+def test_a_key_with_white_space_or_quotes_is_used_without_them(
+    server: FakeOpenAI, tmp_path: Path, pasted: str
+) -> None:
+    host = start_host(server.base_url, key=pasted, log_file=tmp_path / "log.txt")
+    for turn, text in enumerate(("hello", "again"), 1):
+        host.say(text)
+        assert host.wait_until(lambda n=turn: len(spoken(host)) == 2 * n, WAIT)
+    assert host.close() == 0
+    assert [r.headers["authorization"] for r in server.requests] == [f"Bearer {KEY}"] * 2
+    assert spoken(host) == ["Fine.", "Thank you."] * 2
+    log = (tmp_path / "log.txt").read_text(encoding="utf-8")
+    assert len(re.findall("WARNING .*OPENAI_API_KEY has white space or quotes", log)) == 1
+    for text in (log, host.stderr_text):
+        assert "HOSTILE" not in text  # the warning never shows the key
+
+
+def test_a_key_with_a_space_inside_is_pointed_at() -> None:
+    result = subprocess.run(
+        [*agent_args(), "--base-url", "http://127.0.0.1:9/v1"],
+        input="",
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=clean_env(OPENAI_API_KEY="sk-test-HOSTILE 0123"),
+        timeout=WAIT,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "OPENAI_API_KEY has white space, control or non-ASCII characters inside" in result.stderr
+    assert "HOSTILE" not in result.stderr

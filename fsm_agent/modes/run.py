@@ -9,7 +9,7 @@ import sys
 
 from fsm_agent.backends.factory import make_backend
 from fsm_agent.backends.proxy import require_proxy_support
-from fsm_agent.config.load import require_llm_access
+from fsm_agent.config.load import require_llm_access, warn_about_api_key
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.history import History
 from fsm_agent.core.settings import Settings
@@ -53,6 +53,7 @@ def run_anyscript(settings: Settings) -> int:
     from fsm_agent.runtime.signals import install_quit_signals
 
     setup_logging(settings.log_level, settings.log_file, [settings.api_key()])
+    warn_about_api_key(settings)
     writer = LineWriter(sys.stdout.buffer)
     controller = Controller(settings)
     warn_if_prompt_exceeds_budget(controller.history)
