@@ -8,7 +8,9 @@ happen is measured in ``benchmarks/hostile.py``, not asserted here.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -116,3 +118,56 @@ def test_a_key_with_a_space_inside_is_pointed_at() -> None:
     assert result.returncode == 0
     assert "OPENAI_API_KEY has white space, control or non-ASCII characters inside" in result.stderr
     assert "HOSTILE" not in result.stderr
+
+
+# ---- item 11: stdout closed by the host ---------------------------------------------------------
+
+
+def spawn(
+    base_url: str, *flags: str, stdout: int | None = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*agent_args(*flags), "--base-url", base_url],
+        stdin=subprocess.PIPE,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=clean_env(OPENAI_API_KEY=KEY),
+    )
+
+
+def tell(proc: subprocess.Popen[bytes], line: str) -> None:
+    """Write a host line; a child that has exited no longer reads."""
+    assert proc.stdin is not None
+    with contextlib.suppress(OSError):
+        proc.stdin.write(line.encode() + b"\n")
+        proc.stdin.flush()
+
+
+# Where the platform can watch a pipe (not Windows), closing it stops us before any request;
+# elsewhere the next write notices it, after one request.
+REQUESTS_AFTER_CLOSE = 0 if hasattr(select, "poll") else 1
+
+
+def test_stdout_closed_at_once_stops_with_status_0(server: FakeOpenAI) -> None:
+    proc = spawn(server.base_url)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    for text in ("hello", "are you there?", "hello?"):
+        tell(proc, f"RECOG_EVENT_STOP|{text}")
+    assert proc.wait(WAIT) == 0  # although our stdin is still open
+    assert len(server.requests) <= REQUESTS_AFTER_CLOSE
+    assert b"the host closed our output" in proc.stderr.read()  # type: ignore[union-attr]
+
+
+def test_stdout_closed_mid_conversation_stops_with_status_0(server: FakeOpenAI) -> None:
+    proc = spawn(server.base_url, "--synth-timeout", "0.05")
+    assert proc.stdout is not None
+    tell(proc, "RECOG_EVENT_STOP|hello")
+    assert proc.stdout.readline().startswith(b"SYNTH_START|0|")
+    assert proc.stdout.readline().startswith(b"SYNTH_START|0|")  # the reply is over
+    assert server.wait_until(lambda: server.active_streams == 0, WAIT)
+    proc.stdout.close()
+    for text in ("and now?", "hello?", "anyone?"):
+        tell(proc, f"RECOG_EVENT_STOP|{text}")
+    assert proc.wait(WAIT) == 0
+    assert len(server.requests) <= 1 + REQUESTS_AFTER_CLOSE

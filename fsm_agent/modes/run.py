@@ -13,7 +13,7 @@ from fsm_agent.config.load import require_llm_access, warn_about_api_key
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.history import History
 from fsm_agent.core.settings import Settings
-from fsm_agent.runtime.lineio import LineWriter, private_stdin, start_reader
+from fsm_agent.runtime.lineio import LineWriter, private_stdin, start_reader, watch_output
 from fsm_agent.runtime.logs import setup_logging
 from fsm_agent.runtime.loop import QUIT, Runtime
 from fsm_agent.runtime.record import attach as attach_recorder
@@ -58,7 +58,9 @@ def run_anyscript(settings: Settings) -> int:
     controller = Controller(settings)
     warn_if_prompt_exceeds_budget(controller.history)
     runtime = Runtime(controller, make_backend(settings), writer.write)
+    writer.on_broken = runtime.stop
     recorder = attach_recorder(runtime, settings, "run")
+    watch_output(sys.stdout.fileno(), runtime.stop)
     start_reader(private_stdin(), runtime.post)
     install_quit_signals(lambda: runtime.post(QUIT))
     log.info(

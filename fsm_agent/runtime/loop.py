@@ -73,17 +73,27 @@ class Runtime(Effects):
         self._generations: dict[int, Generation] = {}
         self.turns_done = 0
         self._repairs_told: set[str] = set()
+        self._stopping = False
 
     def post(self, item: object) -> None:
         """Hand the loop a host line (bytes), an event, ``EOF_MARK`` or ``QUIT``; any thread."""
         self._queue.put(item)
+
+    def stop(self) -> None:
+        """Stop at once, from any thread: no new stream starts, nothing queued is handled.
+
+        For when the host can no longer hear us (it closed our output): every reply would be
+        lost, so nothing more is asked of the LLM.
+        """
+        self._stopping = True
+        self.post(QUIT)
 
     def run(self) -> int:
         """Run until end of input or ``QUIT``; return the exit status (0)."""
         try:
             while True:
                 item = self._next_item()
-                if item is QUIT or item == EOF_MARK:
+                if item is QUIT or item == EOF_MARK or self._stopping:
                     break
                 if item is None:
                     continue
@@ -139,6 +149,8 @@ class Runtime(Effects):
 
     def start_stream(self, command: StartStream) -> None:
         """Run the generation on its own thread; its events come back through :meth:`post`."""
+        if self._stopping:
+            return
         generation = Generation(command.gen, self.backend, command.messages, self.post)
         self._generations[command.gen] = generation
         generation.start()
