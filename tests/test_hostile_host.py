@@ -9,10 +9,13 @@ happen is measured in ``benchmarks/hostile.py``, not asserted here.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import select
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,3 +174,43 @@ def test_stdout_closed_mid_conversation_stops_with_status_0(server: FakeOpenAI) 
         tell(proc, f"RECOG_EVENT_STOP|{text}")
     assert proc.wait(WAIT) == 0
     assert len(server.requests) <= 1 + REQUESTS_AFTER_CLOSE
+
+
+# ---- item 8: SIGTERM while the host does not read our output -----------------------------------
+
+
+def full_pipe() -> tuple[int, int]:
+    """A pipe whose buffer is already full: the child's first write to it blocks."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    for size in (4096, 1):  # to the last byte: a short line must not fit either
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                os.write(write_end, b"x" * size)
+    os.set_blocking(write_end, True)  # the child inherits a blocking pipe, as from the host
+    return read_end, write_end
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is TerminateProcess on Windows")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_quit_signal_ends_us_while_our_output_pipe_is_full(
+    server: FakeOpenAI, tmp_path: Path, signum: int
+) -> None:
+    read_end, write_end = full_pipe()
+    log_file = tmp_path / "log.txt"
+    try:
+        proc = spawn(server.base_url, "--log-file", str(log_file), stdout=write_end)
+        os.close(write_end)
+        tell(proc, "RECOG_EVENT_STOP|hello")
+        said = re.compile(r"INFO .*say: Fine\.")
+        waited = 0.0
+        while not (log_file.exists() and said.search(log_file.read_text(encoding="utf-8"))):
+            assert waited < WAIT and proc.poll() is None
+            time.sleep(0.05)
+            waited += 0.05
+        time.sleep(0.2)  # well inside the write to the full pipe
+        proc.send_signal(signum)
+        assert proc.wait(WAIT) == 0  # never reading the pipe
+    finally:
+        os.close(read_end)
+    assert "exiting now" in log_file.read_text(encoding="utf-8")

@@ -50,7 +50,7 @@ def run_anyscript(settings: Settings) -> int:
         The exit status: 0.
 
     """
-    from fsm_agent.runtime.signals import install_quit_signals
+    from fsm_agent.runtime.signals import exit_after_grace, install_quit_signals
 
     setup_logging(settings.log_level, settings.log_file, [settings.api_key()])
     warn_about_api_key(settings)
@@ -62,7 +62,12 @@ def run_anyscript(settings: Settings) -> int:
     recorder = attach_recorder(runtime, settings, "run")
     watch_output(sys.stdout.fileno(), runtime.stop)
     start_reader(private_stdin(), runtime.post)
-    install_quit_signals(lambda: runtime.post(QUIT))
+
+    def quit_() -> None:
+        runtime.post(QUIT)
+        exit_after_grace()
+
+    install_quit_signals(quit_)
     log.info(
         "fsm-agent ready: model %s, voice %s, alias %s",
         settings.model,
