@@ -51,7 +51,7 @@ def start_host(
 
 
 def user_texts(server: FakeOpenAI) -> list[str]:
-    return [r.body["messages"][-1]["content"] for r in server.requests]
+    return [r.body["messages"][-1]["content"] for r in server.requests if r.body]
 
 
 def spoken(host: HostProcess) -> list[str]:
@@ -214,3 +214,33 @@ def test_a_quit_signal_ends_us_while_our_output_pipe_is_full(
     finally:
         os.close(read_end)
     assert "exiting now" in log_file.read_text(encoding="utf-8")
+
+
+# ---- item 9: a burst of utterances --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spacing", [None, 0.002], ids=["one-write", "2ms-apart"])
+def test_a_burst_of_utterances_asks_the_llm_only_for_the_last(spacing: float | None) -> None:
+    with FakeOpenAI(token_delay=0.001) as server:
+        host = start_host(server.base_url)
+        host.say("hello")  # the client is ready and its connection open: the burst comes after
+        assert host.wait_until(lambda: len(spoken(host)) == 3, WAIT)
+        lines = [f"RECOG_EVENT_STOP|number {n}" for n in range(1, 51)]
+        if spacing is None:
+            host.send_bytes("\n".join(lines).encode())
+        else:
+            for line in lines:
+                host.send(line)
+                time.sleep(spacing)
+        assert host.wait_until(lambda: len(spoken(host)) >= 6, WAIT)
+        assert host.wait_idle(timeout=WAIT)
+        assert host.close() == 0
+        # the first turn's, one at most for an utterance that was replaced at once, the last's
+        assert server.connections_opened <= 3
+        assert len(server.requests) <= 3
+        assert user_texts(server)[-1] == "number 50"
+        assert spoken(host)[-3:] == [
+            "You said: number 50.",
+            "That is interesting!",
+            "Tell me more?",
+        ]
