@@ -244,3 +244,27 @@ def test_a_burst_of_utterances_asks_the_llm_only_for_the_last(spacing: float | N
             "That is interesting!",
             "Tell me more?",
         ]
+
+
+# ---- item 3: one huge reply chunk ---------------------------------------------------------------
+
+HUGE = "".join(f"This is sentence {n} of a reply that never seems to end. " for n in range(6000))
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["one-300k-event", "no-stream"])
+def test_a_barge_in_is_answered_while_a_huge_chunk_is_worked_through(stream: bool) -> None:
+    replies = {"tell me everything": HUGE, "stop please": "Okay."}
+    with FakeOpenAI(reply=replies, chunk_chars=(10**7, 10**7)) as server:
+        flags = ["--max-reply-chars", "1000000", "--barge-in", "final"]
+        host = start_host(server.base_url, *flags, *([] if stream else ["--no-stream"]))
+        host.say("tell me everything")
+        assert host.wait_until(lambda: len(spoken(host)) >= 2, WAIT)
+        host.say("stop please")
+        assert host.wait_until(lambda: "Okay." in spoken(host), WAIT)
+        assert host.wait_idle(timeout=WAIT)
+        assert host.close() == 0
+    lines = host.child_lines
+    stop = lines.index("SYNTH_STOP|0")
+    assert [line.split("|", 3)[3] for line in lines[stop + 1 :]] == ["Okay."]
+    assert user_texts(server) == ["tell me everything", "stop please"]
+    assert host.sim.violations == []

@@ -27,6 +27,7 @@ from fsm_agent.core.backend import Backend
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     CancelStream,
+    Chunk,
     Event,
     Send,
     StartStream,
@@ -157,6 +158,10 @@ class Runtime(Effects):
     def feed(self, event: Event) -> None:
         """Give the controller one event and carry out what it commands (loop thread only)."""
         self.interpreter.feed(event)
+        if isinstance(event, Chunk):
+            generation = self._generations.get(event.gen)
+            if generation is not None:
+                generation.taken(event)
 
     # ---- the effects of the commands --------------------------------------------------------
 
