@@ -3,7 +3,7 @@
 Broken bytes and over-long utterances (item 6), a key pasted with white space (7), SIGTERM
 while the host does not read our output (8), a burst of utterances (9), stdout closed by the
 host (11) and one huge reply chunk (3). Waits are bounded only to avoid hangs; how fast things
-happen is measured in ``benchmarks/hostile.py``, not asserted here.
+happen is measured in ``benchmarks/`` (huge_chunk.py, exit_time.py, burst.py), not asserted.
 """
 
 from __future__ import annotations
