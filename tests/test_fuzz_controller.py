@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from fsm_agent.core import protocol
-from fsm_agent.core.controller import Controller, join_heard
+from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     Arm,
     CancelStream,
@@ -54,6 +54,7 @@ from fsm_agent.core.events import (
 )
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.interpreter import Effects, Interpreter
+from fsm_agent.text.join import join_sentences
 
 ERROR_REPLY = "Sorry, I could not answer that."
 _UNSAFE = regex.compile(r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}|]")
@@ -248,7 +249,7 @@ class ControllerFuzz(RuleBasedStateMachine, Effects):
             for sid, (turn, text, is_error) in sorted(self.sent.items())
             if turn == self.turn and sid in self.heard and not is_error
         ]
-        assert command.heard == join_heard(expected), (command.heard, expected)
+        assert command.heard == join_sentences(expected), (command.heard, expected)
         if command.heard:
             self.commits.append((command.user, command.heard))
             h = self.c.history  # type: ignore[union-attr]

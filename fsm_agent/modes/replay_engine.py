@@ -11,7 +11,7 @@ import heapq
 import itertools
 from collections.abc import Callable
 
-from fsm_agent.core.backend import Messages
+from fsm_agent.core.backend import Messages, last_user_text
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     CancelStream,
@@ -162,7 +162,7 @@ class Replayer(Effects):
         if self.recorder is not None:
             number = self.recorder.next_stream()
             self._stream_numbers[gen] = number
-            user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+            user = last_user_text(messages)
             self.recorder.write("open", user, stream=number)
         for offset, piece in stream.pieces:
             for part in slices(piece):  # as the runtime hands a piece over
