@@ -38,6 +38,7 @@ from fsm_agent.core.settings import Settings
 from fsm_agent.core.table import STATES, State, machine_transitions, pairs
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.segmenter import Segmenter
+from fsm_agent.text.speech import speech_units
 
 log = logging.getLogger("fsm_agent.core.controller")
 _PAIRS = pairs()
@@ -269,10 +270,13 @@ class Controller:
         self._out.append(command)
 
     def _queue(self, sentences: list[str]) -> None:
+        s = self.settings
         for sentence in sentences:
-            spoken = self._cleaner.clean(sentence)
-            for text in protocol.speakable_pieces(self.settings.alias, self.settings.voice, spoken):
-                self._pending.append(_Piece(text, from_llm=True))
+            # A sentence too long for one lip-sync string is spoken in units, cut at its
+            # soft breaks (the segmenter itself keeps sentences whole).
+            for unit in speech_units(self._cleaner.clean(sentence), s.lang):
+                for text in protocol.speakable_pieces(s.alias, s.voice, unit):
+                    self._pending.append(_Piece(text, from_llm=True))
 
     def _close_stream(self, *, cancel: bool) -> None:
         if self._stream_open:
