@@ -45,7 +45,7 @@ TABLE: list[tuple[str, str, list[str]]] = [
         "Es kostet 1.000.000 Euro. Oder 3,50 Euro.",
         ["Es kostet 1.000.000 Euro.", "Oder 3,50 Euro."],
     ),
-    ("de", "„Komm.“ Er ging. z. B. hier.", ["„Komm.“", "Er ging. z. B. hier."]),
+    ("de", "„Komm.“ Er ging. z. B. hier.", ["„Komm.“", "Er ging.", "z. B. hier."]),
     # Ordinals before a noun, dates with month numbers.
     ("de", "Der 2. Weltkrieg war schlimm.", ["Der 2. Weltkrieg war schlimm."]),
     ("de", "Das war im 20. Jahrhundert. Ja.", ["Das war im 20. Jahrhundert.", "Ja."]),

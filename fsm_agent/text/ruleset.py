@@ -26,9 +26,18 @@ _STRING_KEYS = (
     "spaced_closers",
     "emphasis",
     "bullets",
+    "sentence_terminal",
 )
 # Keys whose value a child replaces.
-_SCALAR_KEYS = ("name", "list_marker", "soft_break", "trailing", "max_hold", "look_behind")
+_SCALAR_KEYS = (
+    "name",
+    "list_marker",
+    "soft_break",
+    "trailing",
+    "emoticons",
+    "max_hold",
+    "look_behind",
+)
 # The spaces French sets before » (plain, no-break, narrow no-break).
 CLOSER_SPACES = " \u00a0\u202f"
 
@@ -184,6 +193,9 @@ def _cluster_source(data: dict[str, Any], terminators: str) -> str:
     t_class = _char_class(terminators)
     c_class = _char_class(data["closers"] + data["emphasis"])
     part = f"{t_class}|{c_class}|{data.get('trailing') or '(?!)'}| (?=\\.)"
+    if data.get("emoticons"):
+        # An emoticon after a terminator, with or without a space, ends with its sentence.
+        part += f"| ?(?:{data['emoticons']})(?![\\p{{L}}\\p{{N}}])"
     if data["spaced_closers"]:
         part += f"|[{CLOSER_SPACES}]{_char_class(data['spaced_closers'])}"
     return f"{t_class}(?:{part})*"
@@ -210,6 +222,7 @@ def load(lang: str) -> Rules:
         )
     data = _resolve(lang)
     terminators = data["terminators"] + data["spaced_terminators"]
+    terminators += "".join(ch for ch in data.get("sentence_terminal", "") if ch not in terminators)
     list_marker = data["list_marker"]
     scan = _scan_source(data, terminators)
     by_position = _compile_rules(data)

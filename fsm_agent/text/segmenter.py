@@ -33,6 +33,8 @@ _MAX_OPEN = 16
 # nearest one it belongs to, skipping the strays above it ("(a [b) c" closes the "("), but a
 # stray opener far down does not swallow every closer after it.
 _CLOSE_REACH = 4
+# What a closing quote follows: a word, a number, a terminator or comma, a closing bracket.
+_AFTER_WORD = regex.compile(r"[\p{L}\p{N}\p{M}.,;:!?…)\]}]")
 # Letters and digits of scripts that put spaces between words: an emphasis mark between two
 # of them is inside a word (snake_case_name), not markdown.
 _WORD_CHAR = regex.compile(r"[\p{LC}\p{Nd}]")
@@ -174,7 +176,7 @@ class Segmenter:
         if kind == "nl":
             self._break(out, c, c + 1)
         elif kind == "b":
-            self._bracket(self._buf[c])
+            self._bracket(c)
             self._pos = c + 1
         elif kind == "li" or kind == "bu":
             self._list_item(out, m)
@@ -249,14 +251,21 @@ class Segmenter:
                     return p
         return None
 
-    def _bracket(self, ch: str) -> None:
-        stack = self._stack
+    def _bracket(self, c: int) -> None:
+        """Track the bracket or quote mark at ``c``: it closes an open one, or opens one."""
+        stack, ch = self._stack, self._buf[c]
         for i in range(len(stack) - 1, max(-1, len(stack) - 1 - _CLOSE_REACH), -1):
             if self._rules.pairs[stack[i]] == ch:
                 del stack[i:]
                 return
-        if ch in self._rules.pairs and len(stack) < _MAX_OPEN:
-            stack.append(ch)
+        if ch not in self._rules.pairs or len(stack) >= _MAX_OPEN:
+            return
+        # A mark that both opens and closes (") right after a word closes a quote opened before
+        # this sentence (politica". "Ma no): it opens nothing.
+        if self._rules.pairs[ch] == ch and (c > self._start or self._head):
+            if _AFTER_WORD.match(self._buf[c - 1]):
+                return
+        stack.append(ch)
 
     def _emphasis_run(self, a: int, b: int) -> None:
         """Track a run of an emphasis mark (``**``, ``_``, a backtick) at ``a:b``."""
