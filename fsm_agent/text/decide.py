@@ -92,6 +92,9 @@ def decide(
         if not w.done:
             return hold
         stack = []  # never closed within the bound: judge it as if outside
+    if end < m.end() and w.text[end - 1].isspace():
+        # The cluster stopped at a spaced mark that opens the next sentence (savoir. " Elle).
+        return Decision(SPLIT, w.lo + end, stack, emphasis)
     verdict = _after_cluster(rules, w.text, last, end, w.done)
     return hold if verdict == HOLD else Decision(verdict, w.lo + end, stack, emphasis)
 

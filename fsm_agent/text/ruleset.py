@@ -167,7 +167,7 @@ def _compile_rules(data: dict[str, Any]) -> dict[bool, list[Rule]]:
     for raw in data["rules"]:
         before = _expand(raw.get("before", ""), words)
         after = raw.get("after")
-        source = (f"(?<={before})" if before else "") + _expand(raw.get("next", ""), words)
+        source = (f"(?<={before})" if before else "") + f"(?:{_expand(raw.get('next', ''), words)})"
         rule = Rule(
             name=raw.get("name", ""),
             after=frozenset(after) if after else None,
