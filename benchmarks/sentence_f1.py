@@ -228,7 +228,7 @@ def main() -> None:
         source = f"UD train/dev in {args.ud}"
     else:
         data = json.loads(SAMPLE.read_text(encoding="utf-8"))["texts"]
-        source = f"the sample {SAMPLE.relative_to(Path.cwd()) if SAMPLE.is_relative_to(Path.cwd()) else SAMPLE}"
+        source = "the sample in benchmarks/data/ud_sample.json"
     if args.make_sample:
         sample = make_sample(data, args.per_lang)
         args.make_sample.write_text(

@@ -9,6 +9,13 @@ import pytest
 from fsm_agent.text import segmenter
 from fsm_agent.text.segmenter import Segmenter, available_languages, split_sentences
 
+_LONG = (
+    "El consejo aprobó ayer, tras una larga sesión en la que intervinieron los representantes de "
+    "todos los grupos, de los sindicatos y de las asociaciones de vecinos de los barrios "
+    "afectados, el plan que permitirá rehabilitar las viviendas más antiguas del centro "
+    "histórico, reparar las calles y plazas y abrir un nuevo centro cultural antes de que "
+    "termine el próximo año."
+)
 TABLE: list[tuple[str, str, list[str]]] = [
     # Japanese
     ("ja", "「はい。」と彼は言った。次です。", ["「はい。」と彼は言った。", "次です。"]),
@@ -136,6 +143,65 @@ TABLE: list[tuple[str, str, list[str]]] = [
     ("auto", "index.HTMLを編集。次。", ["index.HTMLを編集。", "次。"]),
     ("auto", "“你好。”然后走了。", ["“你好。”然后走了。"]),
     ("ja", "「行こう。」彼は言った。", ["「行こう。」", "彼は言った。"]),
+    # issue 15's error classes, as found on real text
+    ("en", "sounds exciting. want to go?", ["sounds exciting.", "want to go?"]),
+    ("en", "I live here. i think so.", ["I live here.", "i think so."]),
+    ("en", "He saw the pic's. One was red.", ["He saw the pic's.", "One was red."]),
+    ("en", "Give the cat's toy. It was red.", ["Give the cat's toy.", "It was red."]),
+    (
+        "en",
+        "Posted via Newsfeeds.Com, Uncensored news.",
+        ["Posted via Newsfeeds.Com, Uncensored news."],
+    ),
+    ("en", "See news.asp?ArticleID=97508 now. Ok.", ["See news.asp?ArticleID=97508 now.", "Ok."]),
+    ("en", "We ate at Mc.Donalds today. Ok.", ["We ate at Mc.Donalds today.", "Ok."]),
+    ("en", "Rosemarie! :-) See you.", ["Rosemarie! :-)", "See you."]),
+    ("en", "Great. ;) Next one.", ["Great. ;)", "Next one."]),
+    ("en", '"Hi!" she said. Ok.', ['"Hi!" she said.', "Ok."]),
+    ("en", "I was thinking... maybe later. Ok.", ["I was thinking... maybe later.", "Ok."]),
+    ("en", "It was 5 ft. tall. Ok.", ["It was 5 ft. tall.", "Ok."]),
+    ("en", "Red vs. blue. Ok.", ["Red vs. blue.", "Ok."]),
+    ("en", "No. Not really.", ["No.", "Not really."]),
+    ("en", "See No. 5 here. Ok.", ["See No. 5 here.", "Ok."]),
+    (
+        "en",
+        "He left (see above.) and came back. Ok.",
+        ["He left (see above.) and came back.", "Ok."],
+    ),
+    ("en", "नमस्ते। आप कैसे हैं? मैं ठीक हूँ। धन्यवाद।", ["नमस्ते।", "आप कैसे हैं?", "मैं ठीक हूँ।", "धन्यवाद।"]),
+    ("en", "ሰላም። እንዴት ነህ፧ ደህና ነኝ።", ["ሰላም።", "እንዴት ነህ፧", "ደህና ነኝ።"]),
+    ("auto", "مرحبا؟ كيف حالك؟ أنا بخير.", ["مرحبا؟", "كيف حالك؟", "أنا بخير."]),
+    ("auto", "یہ اچھا ہے۔ شکریہ۔", ["یہ اچھا ہے۔", "شکریہ۔"]),
+    ("it", "l'impossibile. lo storico parla.", ["l'impossibile.", "lo storico parla."]),
+    ("it", "Vedi dall'art. 1002 del codice. Bene.", ["Vedi dall'art. 1002 del codice.", "Bene."]),
+    (
+        "it",
+        'Era chiaro in politica". "Ma no, non è così." Bene.',
+        ['Era chiaro in politica".', '"Ma no, non è così."', "Bene."],
+    ),
+    (
+        "fr",
+        'Il dit : " Je veux savoir. " Elle part.',
+        ['Il dit : " Je veux savoir. "', "Elle part."],
+    ),
+    ("fr", 'Je veux savoir. " Elle part.', ["Je veux savoir.", '" Elle part.']),
+    ("fr", "Bonjour. alors on y va.", ["Bonjour.", "alors on y va."]),
+    ("es", "Vive en St. Germain desde 1990. Bien.", ["Vive en St. Germain desde 1990.", "Bien."]),
+    ("es", "Tiene 300 hab. / km² en total. Bien.", ["Tiene 300 hab. / km² en total.", "Bien."]),
+    ("es", _LONG + " Bien.", [_LONG, "Bien."]),  # news sentences of 300+ characters exist
+    ("ru", "Это было в 1919 гг. При этом он ушёл.", ["Это было в 1919 гг.", "При этом он ушёл."]),
+    ("ru", "Цвела в 2010 г. Цветки были белые.", ["Цвела в 2010 г.", "Цветки были белые."]),
+    ("ru", "Книги, журналы и т. п. При этом много.", ["Книги, журналы и т. п.", "При этом много."]),
+    ("ru", "Правил Твртко I. Сын его правил позже.", ["Правил Твртко I.", "Сын его правил позже."]),
+    ("ru", "Он живёт в г. Москва давно. Да.", ["Он живёт в г. Москва давно.", "Да."]),
+    ("ru", "Это 5 куб.м. воды. Да.", ["Это 5 куб.м. воды.", "Да."]),
+    ("zh", "“这是测试。”它主要用于研究。", ["“这是测试。”", "它主要用于研究。"]),
+    ("zh", "“你好。”他笑着说。好！", ["“你好。”他笑着说。", "好！"]),
+    ("ja", "GO!生理的に無理。", ["GO!", "生理的に無理。"]),
+    ("ja", "ロビー?2008年に入り。", ["ロビー?", "2008年に入り。"]),
+    ("de", "Am 3. und 4. Mai. Gut.", ["Am 3. und 4. Mai.", "Gut."]),
+    ("de", "Der 2. große Krieg. Gut.", ["Der 2. große Krieg.", "Gut."]),
+    ("ko", "폭발하게 된다. <대부> 라는 영화.", ["폭발하게 된다.", "<대부> 라는 영화."]),
 ]
 
 

@@ -254,6 +254,8 @@ class Segmenter:
     def _bracket(self, c: int) -> None:
         """Track the bracket or quote mark at ``c``: it closes an open one, or opens one."""
         stack, ch = self._stack, self._buf[c]
+        if c > 0 and self._buf[c - 1] == "\x1b":
+            return  # a terminal escape (ESC[31m), not a bracket
         for i in range(len(stack) - 1, max(-1, len(stack) - 1 - _CLOSE_REACH), -1):
             if self._rules.pairs[stack[i]] == ch:
                 del stack[i:]
@@ -262,9 +264,9 @@ class Segmenter:
             return
         # A mark that both opens and closes (") right after a word closes a quote opened before
         # this sentence (politica". "Ma no): it opens nothing.
-        if self._rules.pairs[ch] == ch and (c > self._start or self._head):
-            if _AFTER_WORD.match(self._buf[c - 1]):
-                return
+        started = c > self._start or self._head
+        if self._rules.pairs[ch] == ch and started and _AFTER_WORD.match(self._buf[c - 1]):
+            return
         stack.append(ch)
 
     def _emphasis_run(self, a: int, b: int) -> None:
