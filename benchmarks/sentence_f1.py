@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import regex
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fsm_agent.text.segmenter import Segmenter
@@ -196,6 +198,48 @@ def peers() -> tuple[dict[str, Splitter], list[str]]:
     return found, notes
 
 
+# ---- releasing at the period (issue 14) ---------------------------------------------------------
+
+_VOWELS = "aeiouyæœøåäöüàáâãèéêëìíîïòóôõùúûýÿаеёиоуыэюяіїє"
+_ORDINARY = regex.compile(r"(?<![\p{L}\p{N}.'’])(\p{Ll}{2,})\.")
+
+
+def early_release(lang: str, texts: list[list[str]]) -> tuple[int, int, int, int]:
+    """What releasing a sentence at a period after an ordinary lower-case word would cost.
+
+    Such a period (a word of 2+ lower-case letters with a vowel, not in the language's
+    abbreviation or title lists) could be released before the next character arrives. That is
+    wrong when the next character is a closing quote or bracket (it would start the next
+    sentence), another terminator ("well..."), or part of the same token ("example.com").
+
+    Returns:
+        (such periods, followed by a closer, by a terminator, by a letter or digit)
+
+    """
+    from fsm_agent.text.ruleset import _resolve
+
+    words = _resolve(lang).get("words", {})
+    known = {w.lower() for k in ("abbreviations", "prepositive") for w in words.get(k, [])}
+    total = closer = term = glued = 0
+    for gold in texts:
+        text = joined(lang, gold)
+        for m in _ORDINARY.finditer(text):
+            word = m.group(1)
+            if word in known or not any(c in _VOWELS for c in word):
+                continue
+            total += 1
+            nxt = text[m.end() : m.end() + 1]
+            if not nxt or nxt.isspace():
+                continue
+            if nxt in CLOSING:
+                closer += 1
+            elif nxt in ENDS:
+                term += 1
+            else:
+                glued += 1
+    return total, closer, term, glued
+
+
 # ---- report -----------------------------------------------------------------------------------
 
 
@@ -222,6 +266,9 @@ def main() -> None:
     parser.add_argument("--per-lang", type=int, default=60, help="texts per language in a sample")
     parser.add_argument("--errors", metavar="LANG", help="print fsm_agent's wrong texts")
     parser.add_argument("--langs", default=",".join(LANGS), help="comma-separated languages")
+    parser.add_argument(
+        "--early", action="store_true", help="measure releasing at a period (issue 14) instead"
+    )
     args = parser.parse_args()
     if args.ud:
         data = read_ud(args.ud)
@@ -245,6 +292,17 @@ def main() -> None:
     langs = [lang for lang in args.langs.split(",") if lang in data]
     if args.errors:
         print_errors(args.errors, data[args.errors])
+        return
+    if args.early:
+        print("Periods after an ordinary lower-case word, and what follows them")
+        print("| lang | periods | closer | terminator | same token | wrong if released at once |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for lang in langs:
+            if lang in NO_SPACE or lang == "ko":
+                continue
+            total, closer, term, glued = early_release(lang, data[lang])
+            wrong = (closer + term + glued) / total if total else 0.0
+            print(f"| {lang} | {total} | {closer} | {term} | {glued} | {wrong:.1%} |")
         return
     tools: dict[str, Splitter] = {"fsm_agent (streamed)": fsm_agent}
     found, notes = peers()

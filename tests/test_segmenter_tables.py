@@ -202,6 +202,15 @@ TABLE: list[tuple[str, str, list[str]]] = [
     ("de", "Am 3. und 4. Mai. Gut.", ["Am 3. und 4. Mai.", "Gut."]),
     ("de", "Der 2. große Krieg. Gut.", ["Der 2. große Krieg.", "Gut."]),
     ("ko", "폭발하게 된다. <대부> 라는 영화.", ["폭발하게 된다.", "<대부> 라는 영화."]),
+    (
+        "ru",
+        "Барри Гордон (род. 1948 г.) -- американский актёр.",
+        ["Барри Гордон (род. 1948 г.) -- американский актёр."],
+    ),
+    ("ru", "Команда 4 × 400 м. Однако он ушёл.", ["Команда 4 × 400 м.", "Однако он ушёл."]),
+    ("en", "He ran 400 m. However, he lost.", ["He ran 400 m.", "However, he lost."]),
+    ("fr", "Il a ri... ! Puis il est parti.", ["Il a ri... !", "Puis il est parti."]),
+    ("fr", "Sommes-nous encore R.E.M. ? Oui.", ["Sommes-nous encore R.E.M. ?", "Oui."]),
 ]
 
 
