@@ -8,7 +8,7 @@ import pytest
 import regex
 
 from fsm_agent.text.ruleset import load
-from fsm_agent.text.speech import SPEECH_LIMIT, speech_units
+from fsm_agent.text.speech_units import SPEECH_LIMIT, speech_units
 
 
 def test_a_sentence_that_fits_is_one_unit() -> None:

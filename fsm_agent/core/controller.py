@@ -39,13 +39,14 @@ from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.join import join_sentences
 from fsm_agent.text.segmenter import Segmenter
-from fsm_agent.text.speech import speech_units
+from fsm_agent.text.speech_units import speech_units
 
 log = logging.getLogger("fsm_agent.core.controller")
 # A word longer than this is cut where the reply reaches its limit, not left out whole.
 _LONGEST_WORD = 40
 # A sentence that ends like one: a terminator, then perhaps closing quotes or brackets.
-_COMPLETE = regex.compile(r"[。！？!?.…．｡][\p{Pe}\p{Pf}\p{Po}\s]*$")
+# Every script's terminators (। ؟ ። too), as the rule files' sentence_terminal lists them.
+_COMPLETE = regex.compile(r"[\p{Sentence_Terminal}…][\p{Pe}\p{Pf}\p{Po}\s]*$")
 
 
 @dataclass(slots=True)

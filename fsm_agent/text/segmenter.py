@@ -61,7 +61,7 @@ class Segmenter:
             mixed Japanese, Chinese, Korean and Latin-script text.
 
     A sentence may be of any length: cutting a long one for a synthesizer is a speech concern
-    (:func:`fsm_agent.text.speech.speech_units`), not a sentence boundary.
+    (:func:`fsm_agent.text.speech_units.speech_units`), not a sentence boundary.
 
     Raises:
         ValueError: If ``lang`` has no rule file.
