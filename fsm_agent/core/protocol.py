@@ -150,11 +150,12 @@ def sanitize_field(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def _fits(prefix: str, text: str) -> bool:
-    return len((prefix + text).encode("utf-8")) <= MAX_LINE_BYTES
+def _cost(ch: str, widen: bool) -> int:
+    """Bytes ``ch`` takes on the line (an ASCII character widened to full-width takes 3)."""
+    return 3 if widen and "!" <= ch <= "~" else len(ch.encode("utf-8"))
 
 
-def split_to_fit(prefix: str, text: str) -> list[str]:
+def split_to_fit(prefix: str, text: str, *, widen: bool = False) -> list[str]:
     """Split sanitized text into pieces that each fit on one line after ``prefix``.
 
     A piece ends at the last soft break (、，,;: or a space) that fits; a text with no soft
@@ -163,6 +164,8 @@ def split_to_fit(prefix: str, text: str) -> list[str]:
     Args:
         prefix: The start of the line that each piece follows (``SYNTH_START|0|voice|``).
         text: Sanitized text.
+        widen: Measure each piece as it will be sent with its ASCII widened to full-width
+            (three bytes a character), for an Open JTalk voice.
 
     Returns:
         Non-empty pieces whose concatenation (minus the white space at the cuts) is ``text``.
@@ -172,9 +175,15 @@ def split_to_fit(prefix: str, text: str) -> list[str]:
     budget = MAX_LINE_BYTES - len(prefix.encode("utf-8"))
     if budget <= 0:
         raise ValueError("the message prefix alone is too long for one line")
-    while text and not _fits(prefix, text):
-        # the longest character prefix within the byte budget
-        cut = len(text.encode("utf-8")[:budget].decode("utf-8", errors="ignore"))
+    while text:
+        used, cut = 0, 0
+        for ch in text:
+            used += _cost(ch, widen)
+            if used > budget:
+                break
+            cut += 1
+        if cut == len(text):
+            break
         head = text[:cut]
         best = max(head.rfind(mark) for mark in _SOFT_BREAKS)
         if best > cut // 4:
@@ -191,19 +200,21 @@ def _prefix(alias: str, voice: str) -> str:
     return f"SYNTH_START|{sanitize_field(alias)}|{sanitize_field(voice)}|"
 
 
-def speakable_pieces(alias: str, voice: str, text: str) -> list[str]:
+def speakable_pieces(alias: str, voice: str, text: str, *, widen: bool = False) -> list[str]:
     """Sanitize ``text`` and cut it into pieces that each fit one ``SYNTH_START`` line.
 
     Args:
         alias: Model alias the lines will carry.
         voice: Voice alias the lines will carry.
         text: What to say, e.g. one sentence from the LLM.
+        widen: The pieces will be sent with their ASCII widened (an Open JTalk voice): each
+            must still fit once widened.
 
     Returns:
         No pieces when nothing speakable is left after sanitizing, else one piece per line.
 
     """
-    return split_to_fit(_prefix(alias, voice), sanitize_field(text))
+    return split_to_fit(_prefix(alias, voice), sanitize_field(text), widen=widen)
 
 
 def synth_start(alias: str, voice: str, piece: str) -> str:

@@ -87,6 +87,7 @@ class ChatController(Controller):
     """
 
     on_turn_done: Callable[[TurnDone | None], None] | None = None
+    talks_to_mmdagent = False  # a person reads the text: no full-width forms for Open JTalk
 
     def handle(self, event: Event) -> list[Command]:
         """Handle as usual; report ``TurnDone`` (and an interrupt with nothing to stop)."""

@@ -88,7 +88,7 @@ class Replayer(Effects):
             return
         line = "|".join((msg.type, *msg.args))
         self._record("in", line)
-        event = event_from_message(msg, self.controller.settings.alias)
+        event = event_from_message(msg, self.controller.settings.alias, self.now)
         if event is None:
             return  # everything else the host sends every child
         self._emit(self.now, "host", line)

@@ -147,7 +147,7 @@ class Runtime(Effects):
         line = "|".join((msg.type, *msg.args))
         for observer in self.observers:
             observer("in", line)
-        event = event_from_message(msg, self.controller.settings.alias)
+        event = event_from_message(msg, self.controller.settings.alias, self.clock())
         if event is None:
             return
         if msg.repair and msg.repair not in self._repairs_told:
