@@ -40,7 +40,8 @@ examples:
   fsm-agent --model gpt-4o-mini                       # OpenAI (key in OPENAI_API_KEY)
   fsm-agent --base-url http://localhost:11434/v1 --model llama3.2    # Ollama
   fsm-agent --backend echo                             # no LLM: repeat the user
-      (by hand: type RECOG_EVENT_STOP|Hello. and answer each SYNTH_START with SYNTH_EVENT_STOP|0)
+      (by hand: type RECOG_EVENT_STOP|Hello. and answer each SYNTH_START with
+      SYNTH_EVENT_START|0 and SYNTH_EVENT_STOP|0; add --synth-timeout 60 to type at ease)
 """
 
 

@@ -44,4 +44,5 @@ def test_a_terminal_is_told_what_to_type_and_to_answer_the_stop_itself() -> None
     assert child.returncode == 0
     text = err.decode("utf-8")
     assert "Type RECOG_EVENT_STOP|Hello there." in text
-    assert "answer each SYNTH_START with SYNTH_EVENT_STOP|7" in text
+    assert "answer each SYNTH_START as the avatar would: SYNTH_EVENT_START|7, then" in text
+    assert "SYNTH_EVENT_STOP|7" in text

@@ -24,8 +24,9 @@ HELP = "run as an MMDAgent-EX AnyScript submodule on stdin/stdout (the default)"
 
 BY_HAND = (
     "fsm-agent: reading MMDAgent-EX messages from this terminal. Type RECOG_EVENT_STOP|Hello "
-    "there. and answer each SYNTH_START with SYNTH_EVENT_STOP|{alias} (the avatar has said it); "
-    "Ctrl-D ends (Ctrl-Z, Enter on Windows).\n"
+    "there. and answer each SYNTH_START as the avatar would: SYNTH_EVENT_START|{alias}, then "
+    "SYNTH_EVENT_STOP|{alias} (without a START within --synth-timeout, {timeout:g} s, the "
+    "sentence is given up on). Ctrl-D ends (Ctrl-Z, Enter on Windows).\n"
 )
 
 
@@ -69,7 +70,7 @@ def run_anyscript(settings: Settings) -> int:
     watch_output(sys.stdout.fileno(), runtime.stop)
     stdin = sys.stdin
     if stdin is not None and stdin.isatty():  # a person trying it, never MMDAgent-EX (pipes)
-        sys.stderr.write(BY_HAND.format(alias=settings.alias))
+        sys.stderr.write(BY_HAND.format(alias=settings.alias, timeout=settings.synth_timeout))
         sys.stderr.flush()
     start_reader(private_stdin(), runtime.post)
 
