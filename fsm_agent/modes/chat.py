@@ -35,6 +35,7 @@ from fsm_agent.modes.term import Palette, ansi_terminal, utf8_output, wants_colo
 from fsm_agent.modes.tts import TtsProgram, find_tts, tts_from_command
 from fsm_agent.runtime.logs import setup_logging
 from fsm_agent.runtime.loop import QUIT, Runtime
+from fsm_agent.runtime.memory import remembered_history
 from fsm_agent.runtime.record import attach as attach_recorder
 
 log = logging.getLogger("fsm_agent.modes.chat")
@@ -289,11 +290,15 @@ class Chat:
         self.interactive = sys.stdin.isatty()
         live = ansi_terminal(out)
         self.screen = Screen(out, live, Palette(live and wants_color(out)))
-        self.controller = ChatController(self.settings)
+        history, memory = remembered_history(self.settings)
+        self.controller = ChatController(self.settings, history)
         self.controller.on_turn_done = self._turn_done
-        backend = TeeBackend(make_backend(self.settings, token_delay), self.screen)
+        plain = make_backend(self.settings, token_delay)
+        backend = TeeBackend(plain, self.screen)
         self.host = TerminalHost(self.settings.alias, self.screen.sentence, self._post, tts)
-        self.runtime = Runtime(self.controller, backend, self.host.write)
+        self.runtime = Runtime(
+            self.controller, backend, self.host.write, memory=memory, summary_backend=plain
+        )
         self.recorder = attach_recorder(self.runtime, self.settings, "chat")
         self._done = threading.Event()
 

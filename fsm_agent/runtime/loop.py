@@ -22,19 +22,26 @@ from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     Arm,
     CancelStream,
+    CancelSummary,
     Chunk,
+    ClearMemory,
     Command,
     Deadline,
     DeadlineKind,
     Disarm,
     Event,
+    Remember,
+    RememberSummary,
     Send,
     StartStream,
+    Summarize,
     TurnDone,
     event_from_message,
 )
 from fsm_agent.core.protocol import parse_line
 from fsm_agent.runtime.lineio import EOF_MARK
+from fsm_agent.runtime.memory import MemoryFile
+from fsm_agent.runtime.summarizer import SummaryJob
 from fsm_agent.runtime.worker import Generation
 
 log = logging.getLogger("fsm_agent.runtime.loop")
@@ -68,6 +75,9 @@ class Runtime:
         backend: Opens LLM reply streams.
         write: Writes one line to the host (flushed).
         clock: Monotonic clock, replaceable in tests.
+        memory: The history file, or None.
+        summary_backend: Answers the summary requests; ``backend`` as given here when None
+            (so that neither the chat's screen nor ``--record`` sees them).
 
     """
 
@@ -77,9 +87,15 @@ class Runtime:
         backend: Backend,
         write: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
+        *,
+        memory: MemoryFile | None = None,
+        summary_backend: Backend | None = None,
     ) -> None:
         self.controller = controller
         self.backend = backend
+        self.memory = memory
+        self.summary_backend = summary_backend or backend
+        self._summary: SummaryJob | None = None
         self.write = write
         self.clock = clock
         self.observers: list[Observer] = []
@@ -191,6 +207,36 @@ class Runtime:
                 self.turns_done += 1
                 log.info("turn %s: heard %r", command.outcome, command.heard)
                 self._forget_finished()
+            case _:
+                self._perform_memory(command)
+
+    def _perform_memory(self, command: Command) -> None:
+        """Carry out the commands of the history file and the running summary."""
+        match command:
+            case Remember():
+                if self.memory is not None:
+                    self.memory.add_turn(
+                        command.n, command.user, command.assistant, interrupted=command.interrupted
+                    )
+            case RememberSummary(text=text, through=through):
+                if self.memory is not None:
+                    self.memory.add_summary(text, through)
+            case ClearMemory():
+                if self.memory is not None:
+                    self.memory.clear()
+            case Summarize():
+                self._cancel_summary()
+                log.debug("summary %d: turns up to %d", command.job, command.through)
+                self._summary = SummaryJob(command, self.summary_backend, self.post)
+                self._summary.start()
+            case CancelSummary(job=job):
+                if self._summary is not None and self._summary.command.job == job:
+                    self._cancel_summary()
+
+    def _cancel_summary(self) -> None:
+        job, self._summary = self._summary, None
+        if job is not None:
+            job.cancel()
 
     def _log_latency(self) -> None:
         t = self._times
@@ -209,6 +255,7 @@ class Runtime:
 
     def shutdown(self, timeout: float = 0.5) -> None:
         """Cancel every generation and wait briefly for their threads."""
+        self._cancel_summary()
         generations = list(self._generations.values())
         self._generations.clear()
         for generation in generations:
@@ -217,6 +264,8 @@ class Runtime:
         for generation in generations:
             if generation.thread.is_alive():
                 generation.thread.join(max(0.0, end - time.monotonic()))
+        if self.memory is not None:
+            self.memory.close()
         close = getattr(self.backend, "close", None)
         if callable(close):
             try:
