@@ -146,7 +146,7 @@ def test_an_unreadable_or_unwritable_path_is_one_clear_error(tmp_path: Path) -> 
         open_memory(tmp_path, fresh())  # a folder
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(ConfigError, match="cannot (read|write) the history file"):
+    with pytest.raises(ConfigError, match=r"cannot (read|write) the history file"):
         open_memory(blocker / "sub" / "memory.jsonl", fresh())
 
 
