@@ -33,9 +33,9 @@ from fsm_agent.core.settings import Settings
 from fsm_agent.modes.chat_host import TerminalHost
 from fsm_agent.modes.term import Palette, ansi_terminal, utf8_output, wants_color
 from fsm_agent.modes.tts import TtsProgram, find_tts, tts_from_command
+from fsm_agent.runtime.history_file import remembered_history
 from fsm_agent.runtime.logs import setup_logging
 from fsm_agent.runtime.loop import QUIT, Runtime
-from fsm_agent.runtime.memory import remembered_history
 from fsm_agent.runtime.record import attach as attach_recorder
 
 log = logging.getLogger("fsm_agent.modes.chat")

@@ -13,10 +13,10 @@ from fsm_agent.config.load import require_llm_access
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.history import History, estimate_tokens
 from fsm_agent.core.settings import Settings
+from fsm_agent.runtime.history_file import remembered_history
 from fsm_agent.runtime.lineio import LineWriter, private_stdin, start_reader
 from fsm_agent.runtime.logs import setup_logging
 from fsm_agent.runtime.loop import QUIT, Runtime
-from fsm_agent.runtime.memory import remembered_history
 from fsm_agent.runtime.record import attach as attach_recorder
 
 log = logging.getLogger("fsm_agent")

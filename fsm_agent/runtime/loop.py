@@ -39,8 +39,8 @@ from fsm_agent.core.events import (
     event_from_message,
 )
 from fsm_agent.core.protocol import parse_line
+from fsm_agent.runtime.history_file import HistoryFile
 from fsm_agent.runtime.lineio import EOF_MARK
-from fsm_agent.runtime.memory import MemoryFile
 from fsm_agent.runtime.summarizer import SummaryJob
 from fsm_agent.runtime.worker import Generation
 
@@ -88,7 +88,7 @@ class Runtime:
         write: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
         *,
-        memory: MemoryFile | None = None,
+        memory: HistoryFile | None = None,
         summary_backend: Backend | None = None,
     ) -> None:
         self.controller = controller

@@ -11,8 +11,8 @@ import pytest
 from fsm_agent.core.history import History, Turn
 from fsm_agent.core.settings import ConfigError
 from fsm_agent.core.summary import clean_summary, clip_tokens, summary_request
+from fsm_agent.runtime.history_file import HistoryFile, open_history_file, parse
 from fsm_agent.runtime.logs import add_secret
-from fsm_agent.runtime.memory import MemoryFile, open_memory, parse
 
 
 def fresh(limit: int = 20, tokens: int = 3000, summarize: bool = False) -> History:
@@ -21,13 +21,13 @@ def fresh(limit: int = 20, tokens: int = 3000, summarize: bool = False) -> Histo
 
 def test_turns_written_one_by_one_load_back_in_order(tmp_path: Path) -> None:
     path = tmp_path / "memory.jsonl"
-    memory = open_memory(path, fresh())
+    memory = open_history_file(path, fresh())
     assert memory is not None
     memory.add_turn(1, "私はアキです", "よろしく、アキさん。")
     memory.add_turn(2, "stop", "Well…", interrupted=True)
     # no close: what is flushed is on disk, as after a SIGKILL
     history = fresh()
-    open_memory(path, history)
+    open_history_file(path, history)
     assert [(t.n, t.user, t.assistant, t.interrupted) for t in history.turns] == [
         (1, "私はアキです", "よろしく、アキさん。", False),
         (2, "stop", "Well…", True),
@@ -45,7 +45,7 @@ def test_a_line_cut_mid_write_is_skipped_with_a_warning(
     path.write_text(whole + cut, encoding="utf-8")
     history = fresh()
     with caplog.at_level(logging.WARNING, "fsm_agent"):
-        memory = open_memory(path, history)
+        memory = open_history_file(path, history)
     assert [t.user for t in history.turns] == ["hello"]
     assert "line 2: cut off" in caplog.text
     assert memory is not None
@@ -64,7 +64,7 @@ def test_a_notepad_file_with_bom_and_crlf_and_no_numbers_loads(tmp_path: Path) -
     ]
     path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode("utf-8") + b"\r\n")
     history = fresh()
-    open_memory(path, history)
+    open_history_file(path, history)
     assert history.summary == "The user is called Aki and likes tea."
     assert [t.user for t in history.turns] == ["What do I like?", "好きな色は？"]
     assert [t.n for t in history.turns] == [1, 2]
@@ -81,7 +81,7 @@ def test_loading_trims_by_the_usual_limits(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     history = fresh(limit=3)
-    open_memory(path, history)
+    open_history_file(path, history)
     assert [t.user for t in history.turns] == ["u28", "u29", "u30"]
     assert len(parse(path.read_bytes()).turns) == 3  # the stale 27 were compacted away
 
@@ -97,7 +97,7 @@ def test_with_summaries_the_trimmed_turns_wait_in_the_file(tmp_path: Path) -> No
         encoding="utf-8",
     )
     history = fresh(limit=2, summarize=True)
-    open_memory(path, history)
+    open_history_file(path, history)
     assert history.summary == "Old news."
     assert [t.n for t in history.pending] == [3, 4, 5, 6]
     assert [t.n for t in history.turns] == [7, 8]
@@ -121,7 +121,7 @@ def test_a_summary_covers_the_turns_before_its_through(tmp_path: Path) -> None:
 
 def test_clear_empties_the_file_and_later_turns_still_land(tmp_path: Path) -> None:
     path = tmp_path / "memory.jsonl"
-    memory = open_memory(path, fresh())
+    memory = open_history_file(path, fresh())
     assert memory is not None
     memory.add_turn(1, "secret plans", "Noted.")
     memory.clear()
@@ -134,7 +134,7 @@ def test_the_api_key_is_never_written(tmp_path: Path) -> None:
     key = "sk-test-MEMSECRET-0123456789"
     add_secret(key)
     path = tmp_path / "memory.jsonl"
-    memory = open_memory(path, fresh())
+    memory = open_history_file(path, fresh())
     assert memory is not None
     memory.add_turn(1, f"my key is {key}", f"Your key {key} is safe.")
     memory.add_summary(f"The key {key}.", 1)
@@ -143,16 +143,16 @@ def test_the_api_key_is_never_written(tmp_path: Path) -> None:
 
 def test_an_unreadable_or_unwritable_path_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="history file"):
-        open_memory(tmp_path, fresh())  # a folder
+        open_history_file(tmp_path, fresh())  # a folder
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ConfigError, match=r"cannot (read|write) the history file"):
-        open_memory(blocker / "sub" / "memory.jsonl", fresh())
+        open_history_file(blocker / "sub" / "memory.jsonl", fresh())
 
 
 def test_a_missing_folder_is_created(tmp_path: Path) -> None:
     path = tmp_path / "new" / "memory.jsonl"
-    memory = open_memory(path, fresh())
+    memory = open_history_file(path, fresh())
     assert memory is not None
     memory.add_turn(1, "a", "b")
     assert path.exists()
@@ -161,7 +161,7 @@ def test_a_missing_folder_is_created(tmp_path: Path) -> None:
 def test_a_failing_write_warns_once_and_goes_on(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    memory = MemoryFile(tmp_path / "m.jsonl")
+    memory = HistoryFile(tmp_path / "m.jsonl")
     memory.open(fresh(), parse(b""))
     assert memory._file is not None
     memory._file.close()  # every write now fails

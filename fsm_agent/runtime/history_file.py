@@ -31,7 +31,7 @@ from fsm_agent.core.history import History, Turn
 from fsm_agent.core.settings import ConfigError, Settings
 from fsm_agent.runtime.logs import redact
 
-log = logging.getLogger("fsm_agent.runtime.memory")
+log = logging.getLogger("fsm_agent.runtime.history_file")
 
 _SPARE_RECORDS = 20
 """Records the file may hold beyond the kept ones before a load compacts it."""
@@ -113,7 +113,7 @@ def _record(raw: bytes) -> Turn | tuple[str, int] | None:
     return Turn(user.strip(), assistant.strip(), n, obj.get("interrupted") is True)
 
 
-class MemoryFile:
+class HistoryFile:
     """The history file, open for appending; every method is safe to call after a failure.
 
     A write that fails (disk full, file removed, no permission) is logged once and the
@@ -240,7 +240,7 @@ def _line(record: dict[str, Any]) -> str:
     return redact(json.dumps(record, ensure_ascii=False)) + "\n"
 
 
-def open_memory(path: Path | None, history: History) -> MemoryFile | None:
+def open_history_file(path: Path | None, history: History) -> HistoryFile | None:
     """Load the conversation from ``path`` into ``history`` and open the file for the rest.
 
     Args:
@@ -256,7 +256,7 @@ def open_memory(path: Path | None, history: History) -> MemoryFile | None:
     """
     if path is None:
         return None
-    memory = MemoryFile(path)
+    memory = HistoryFile(path)
     saved = memory.load()
     history.load(saved.turns, saved.summary)
     memory.open(history, saved)
@@ -270,7 +270,7 @@ def open_memory(path: Path | None, history: History) -> MemoryFile | None:
     return memory
 
 
-def remembered_history(settings: Settings) -> tuple[History, MemoryFile | None]:
+def remembered_history(settings: Settings) -> tuple[History, HistoryFile | None]:
     """The conversation to start with: empty, or loaded from ``settings.history_file``.
 
     Returns:
@@ -286,4 +286,4 @@ def remembered_history(settings: Settings) -> tuple[History, MemoryFile | None]:
         settings.history_tokens,
         summarize=settings.summarize,
     )
-    return history, open_memory(settings.history_file, history)
+    return history, open_history_file(settings.history_file, history)
