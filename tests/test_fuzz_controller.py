@@ -11,7 +11,8 @@ synthesizer events, and checks after every step:
   deadline it does not need);
 - every output line is SYNTH_START|alias|voice|text or SYNTH_STOP|alias, with clean, non-empty
   fields and at most 2000 bytes;
-- a turn commits exactly the sentences the user heard (those the host started), nothing else;
+- a turn commits exactly the sentences the user heard (those the host started and did not have
+  cut off by our SYNTH_STOP), marked as ``barge_in_mark`` says when interrupted, nothing else;
 - the history starts with the system prompt, alternates user/assistant and fits its limits;
 - once input stops (stream end, every deadline, every STOP) the controller is Idle again.
 
@@ -53,6 +54,7 @@ from fsm_agent.core.events import (
     Utterance,
     event_from_message,
 )
+from fsm_agent.core.memory import mark_interrupted
 from fsm_agent.core.settings import Settings
 
 ERROR_REPLY = "Sorry, I could not answer that."
@@ -128,9 +130,10 @@ host_line = st.one_of(
 )
 
 settings_strategy = st.builds(
-    lambda barge, err, max_chars, turns, tokens, lang, alias: replace(
+    lambda barge, err, max_chars, turns, tokens, lang, alias, mark: replace(
         Settings(),
         barge_in=barge,
+        barge_in_mark=mark,
         error_reply=err,
         max_reply_chars=max_chars,
         history_turns=turns,
@@ -148,6 +151,7 @@ settings_strategy = st.builds(
     st.sampled_from([3000, 120]),
     st.sampled_from(["auto", "en", "ja"]),
     st.sampled_from(["0", "gene"]),
+    st.sampled_from(["ellipsis", "note", "none"]),
 )
 
 
@@ -231,7 +235,7 @@ class ControllerFuzz(RuleBasedStateMachine):
                 self.armed[kind] = seconds
             case Disarm(kind=kind):
                 self.armed.pop(kind, None)
-            case TurnDone(heard=heard, user=user):
+            case TurnDone(heard=heard, user=user, outcome=outcome):
                 self.turn_done += 1
                 expected = [
                     text
@@ -239,8 +243,11 @@ class ControllerFuzz(RuleBasedStateMachine):
                     if turn == self.turn and sid in self.heard and not is_error
                 ]
                 assert heard == join_heard(expected), (heard, expected)
-                if heard:
-                    self.commits.append((user, heard))
+                kept = heard
+                if outcome == "interrupted":
+                    kept = mark_interrupted(heard, self.s.barge_in_mark)
+                if kept:
+                    self.commits.append((user, kept))
                     h = self.c.history  # type: ignore[union-attr]
                     # a commit trims to both limits (see test_calibration_keeps_the_budget)
                     assert not h.turns or h.tokens() <= h.max_tokens, (h.tokens(), h.max_tokens)
@@ -265,6 +272,8 @@ class ControllerFuzz(RuleBasedStateMachine):
             if self.mode == "lost_stop":
                 self.lose_stop.add(sid)
         else:
+            # SYNTH_STOP: the sentence is cut off, so it was not heard to its end
+            self.heard.discard(self.outstanding or 0)
             self.outstanding = None
             self.queue.append(echo)
             if self.speaking is not None:  # the late STOP of an interrupted sentence

@@ -27,6 +27,8 @@ from fsm_agent.core.events import (
     StartStream,
     StreamEnd,
     StreamError,
+    SummaryDone,
+    SummaryFailed,
     SynthEchoed,
     SynthStarted,
     SynthStopped,
@@ -34,6 +36,7 @@ from fsm_agent.core.events import (
     Utterance,
 )
 from fsm_agent.core.history import History
+from fsm_agent.core.memory import Memory
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.table import STATES, State, machine_transitions, pairs
 from fsm_agent.text.cleanup import SpeechCleaner
@@ -83,8 +86,12 @@ class Controller:
     def __init__(self, settings: Settings, history: History | None = None) -> None:
         self.settings = settings
         self.history = history or History(
-            settings.system_prompt, settings.history_turns, settings.history_tokens
+            settings.system_prompt,
+            settings.history_turns,
+            settings.history_tokens,
+            summarize=settings.summarize,
         )
+        self.memory = Memory(self.history, settings)
         self.gen = 0
         self._out: list[Command] = []
         self._event: Event | None = None
@@ -120,12 +127,15 @@ class Controller:
         """Take one event and return the commands it causes, in order."""
         self._out = []
         self._event = event
+        before = self.state
         if self._take_in(event):
             self._fire(event.trigger)
         if self.state == "Idle" and self._held:
             held, self._held = " ".join(self._held), []
             self._event = Utterance(held)
             self._fire("utterance")
+        elif self.state == "Idle" and before != "Idle" and self.memory.summary_due():
+            self.start_summary()  # between turns: never before a reply's first sentence
         self._event = None
         return self._out
 
@@ -179,6 +189,11 @@ class Controller:
             case SynthEchoed(text=text):
                 self._match_echo(text)
                 return False
+            case SummaryDone():
+                self._out.extend(self.memory.take_summary(event))
+            case SummaryFailed():
+                self.memory.summary_failed(event)
+                return False
             case SynthStopped():
                 self._stop_is_ours = self._match_stop()
                 if self._stop_is_ours:
@@ -203,6 +218,10 @@ class Controller:
         """The start of the user's speech interrupts (``--barge-in start``)."""
         return self.settings.barge_in == "start"
 
+    def summary_due(self) -> bool:
+        """Turns trimmed from the history wait for the running summary (``--summarize``)."""
+        return self.memory.summary_due()
+
     # ---- actions ----------------------------------------------------------------------------
 
     def start_turn(self) -> None:
@@ -215,7 +234,8 @@ class Controller:
         self._failed = False
         self._segmenter = Segmenter(self.settings.lang)
         self._cleaner.reset()
-        self._request = tuple(self.history.messages(self._user))
+        self._out.extend(self.memory.before_turn())
+        self._request = tuple(self.history.request(self._user))
         self._stream_open = True
         log.info("user: %s", self._user)
         self._emit(StartStream(self.gen, self._request))
@@ -227,14 +247,31 @@ class Controller:
         self.start_turn()
 
     def interrupt(self) -> None:
-        """Stop our speech and the stream; keep in the history what the user heard."""
+        """Stop our speech and the stream; keep in the history what the user heard.
+
+        The sentence cut off was not heard to its end, so it is not kept; the interruption
+        is marked instead (``barge_in_mark``).
+        """
         if self._outstanding is not None:
             self._emit(Send(protocol.synth_stop(self.settings.alias)))
             self._abandon()
-            self._done_speaking(heard=self._started)
+            self._done_speaking(heard=False)
         self._close_stream(cancel=True)
         self._pending.clear()
         self._end_turn("interrupted")
+
+    def forget_all(self) -> None:
+        """Forget the conversation (``FSM_AGENT_FORGET``, chat's ``/reset``)."""
+        self._out.extend(self.memory.forget())
+
+    def stop_and_forget(self) -> None:
+        """Forget while busy: stop speaking and generating, then forget everything."""
+        self.interrupt()
+        self.forget_all()
+
+    def start_summary(self) -> None:
+        """Ask for the next round of the running summary (between turns only)."""
+        self._out.extend(self.memory.start_summary())
 
     def hold_utterance(self) -> None:
         """``--barge-in never``: answer this utterance once the current reply is over."""
@@ -365,8 +402,9 @@ class Controller:
 
     def _end_turn(self, outcome: str) -> None:
         heard = join_heard(self._heard)
-        if heard:
-            self.history.commit(self._user, heard)
+        self._out.extend(
+            self.memory.commit(self._user, heard, interrupted=outcome == "interrupted")
+        )
         self._emit(TurnDone(self._user, heard, outcome))  # type: ignore[arg-type]
         self._heard = []
         self._failed = False

@@ -24,6 +24,10 @@ from fsm_agent.core.summary import clean_summary, summary_request
 
 log = logging.getLogger("fsm_agent.core.memory")
 
+SUMMARY_REQUEST_MIN_TOKENS = 1000
+"""A summary request may take this much even when the history's budget is smaller: its own
+instructions, the summary so far and at least a few turns must fit."""
+
 MARKS: dict[str, str] = {"ellipsis": "…", "note": "[interrupted]", "none": ""}
 """What ends a reply the user cut off, by ``barge_in_mark``."""
 
@@ -53,6 +57,9 @@ class Memory:
         history: The conversation (the controller's).
         settings: ``barge_in_mark``, ``summarize``, ``summary_tokens``.
 
+    Attributes:
+        asked: The last summary request made (None before the first).
+
     """
 
     def __init__(self, history: History, settings: Settings) -> None:
@@ -63,6 +70,7 @@ class Memory:
         self.summary_tokens = min(
             settings.summary_tokens, max(MIN_SUMMARY_TOKENS, history.max_tokens // 3)
         )
+        self.asked: Summarize | None = None
         self._job = 0
         self._running = False
         self._due = bool(history.pending)  # a failure waits for the next turn to retry
@@ -98,9 +106,10 @@ class Memory:
             self.history.summary,
             self.history.pending,
             self.summary_tokens // 2,
-            self.history.max_tokens,
+            max(self.history.max_tokens, SUMMARY_REQUEST_MIN_TOKENS),
         )
-        return [Summarize(self._job, tuple(messages), through)]
+        self.asked = Summarize(self._job, tuple(messages), through)
+        return [self.asked]
 
     def before_turn(self) -> list[Command]:
         """A turn begins: a summary still being made must not hold up its reply."""

@@ -84,7 +84,7 @@ def clip_tokens(text: str, max_tokens: int) -> str:
 
     Returns:
         ``text`` itself when it fits, else its longest fitting start, ended at the last
-        sentence end in its second half if there is one.
+        sentence end in its second half if there is one, else not inside a word.
 
     """
     if estimate_tokens(text) <= max_tokens:
@@ -99,5 +99,8 @@ def clip_tokens(text: str, max_tokens: int) -> str:
     cut = text[:low]
     ends = [m.end() for m in _SENTENCE_END.finditer(cut)]
     if ends and ends[-1] > len(cut) // 2:
-        cut = cut[: ends[-1]]
+        return cut[: ends[-1]].strip()
+    space = cut.rfind(" ")
+    if space > len(cut) // 2 and text[low : low + 1].strip():  # not in the middle of a word
+        cut = cut[:space]
     return cut.strip()

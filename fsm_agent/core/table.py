@@ -82,6 +82,10 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("synth_stopped",   "Draining",   "Idle",       "stop_is_ours and not has_pending", "finish_turn"),
     Row("synth_deadline",  "Draining",   None,         "has_pending",                     "speak_next"),
     Row("synth_deadline",  "Draining",   "Idle",       "not has_pending",                 "finish_turn"),
+    # -- memory: forgetting on request; the running summary only between turns ---------------
+    Row("forget",          "Idle",       None,         "",                                "forget_all"),
+    Row("forget",          BUSY,         "Idle",       "",                                "stop_and_forget"),
+    Row("summary_done",    "Idle",       None,         "summary_due",                     "start_summary"),
 )  # fmt: skip
 
 TRIGGERS: tuple[str, ...] = tuple(dict.fromkeys(row.trigger for row in TRANSITIONS))
