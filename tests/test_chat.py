@@ -275,7 +275,8 @@ def test_terminal_typewriter_and_ctrl_c_barge_in(tmp_path: Path) -> None:
         term.type(b"/history\r")
         term.read_until("bot: ")
         heard = term.read_until("\r\n")
-        assert heard == "First sentence here. Second sentence comes now."  # only what was heard
+        # only what was heard, and the mark of the interruption (barge_in_mark = "ellipsis")
+        assert heard == "First sentence here. Second sentence comes now. …"
         term.read_until("you> ")
         term.type(b"next\r")
         term.read_until("ありがとう。\x1b[0m")

@@ -290,14 +290,18 @@ class Chat:
         self.interactive = sys.stdin.isatty()
         live = ansi_terminal(out)
         self.screen = Screen(out, live, Palette(live and wants_color(out)))
-        history, memory = remembered_history(self.settings)
+        history, history_file = remembered_history(self.settings)
         self.controller = ChatController(self.settings, history)
         self.controller.on_turn_done = self._turn_done
         plain = make_backend(self.settings, token_delay)
         backend = TeeBackend(plain, self.screen)
         self.host = TerminalHost(self.settings.alias, self.screen.sentence, self._post, tts)
         self.runtime = Runtime(
-            self.controller, backend, self.host.write, memory=memory, summary_backend=plain
+            self.controller,
+            backend,
+            self.host.write,
+            history_file=history_file,
+            summary_backend=plain,
         )
         self.recorder = attach_recorder(self.runtime, self.settings, "chat")
         self._done = threading.Event()

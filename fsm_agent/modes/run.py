@@ -55,10 +55,10 @@ def run_anyscript(settings: Settings) -> int:
 
     setup_logging(settings.log_level, settings.log_file, [settings.api_key()])
     writer = LineWriter(sys.stdout.buffer)
-    history, memory = remembered_history(settings)
+    history, history_file = remembered_history(settings)
     controller = Controller(settings, history)
     warn_if_prompt_exceeds_budget(controller.history)
-    runtime = Runtime(controller, make_backend(settings), writer.write, memory=memory)
+    runtime = Runtime(controller, make_backend(settings), writer.write, history_file=history_file)
     recorder = attach_recorder(runtime, settings, "run")
     start_reader(private_stdin(), runtime.post)
     install_quit_signals(lambda: runtime.post(QUIT))

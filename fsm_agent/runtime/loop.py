@@ -9,26 +9,18 @@ polling.
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from fsm_agent.core.backend import Backend
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
-    Arm,
     CancelStream,
     CancelSummary,
-    Chunk,
     ClearMemory,
-    Command,
-    Deadline,
-    DeadlineKind,
-    Disarm,
     Event,
     Remember,
     RememberSummary,
@@ -40,6 +32,7 @@ from fsm_agent.core.events import (
 )
 from fsm_agent.core.protocol import parse_line
 from fsm_agent.runtime.history_file import HistoryFile
+from fsm_agent.runtime.interpreter import Effects, Interpreter, TurnTimes
 from fsm_agent.runtime.lineio import EOF_MARK
 from fsm_agent.runtime.summarizer import SummaryJob
 from fsm_agent.runtime.worker import Generation
@@ -51,31 +44,23 @@ QUIT = object()
 
 # Windows does not interrupt a blocking wait for Ctrl-C; waking now and then lets it through.
 _MAX_WAIT = 0.5 if sys.platform == "win32" else None
-_LONGEST_WAIT = 86400.0  # far inside every platform's threading.TIMEOUT_MAX
-
-
-@dataclass
-class TurnTimes:
-    """When a turn's milestones happened (monotonic seconds)."""
-
-    started: float
-    first_token: float | None = None
-    first_synth: float | None = None
-
 
 Observer = Callable[[str, str], None]
 """Called with (direction, line): "in" for host lines, "out" for ours, "state" for states."""
 
 
-class Runtime:
-    """Feed the controller from a queue and perform its commands.
+class Runtime(Effects):
+    """Feed the controller from a queue; its commands are carried out by an :class:`Interpreter`.
+
+    The runtime is the interpreter's real world: lines go to ``write``, streams run on
+    threads, deadlines are kept on the monotonic clock.
 
     Args:
         controller: The pure state machine.
         backend: Opens LLM reply streams.
         write: Writes one line to the host (flushed).
         clock: Monotonic clock, replaceable in tests.
-        memory: The history file, or None.
+        history_file: The history file, or None.
         summary_backend: Answers the summary requests; ``backend`` as given here when None
             (so that neither the chat's screen nor ``--record`` sees them).
 
@@ -88,21 +73,20 @@ class Runtime:
         write: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
         *,
-        memory: HistoryFile | None = None,
+        history_file: HistoryFile | None = None,
         summary_backend: Backend | None = None,
     ) -> None:
         self.controller = controller
         self.backend = backend
-        self.memory = memory
+        self.history_file = history_file
         self.summary_backend = summary_backend or backend
         self._summary: SummaryJob | None = None
         self.write = write
         self.clock = clock
         self.observers: list[Observer] = []
+        self.interpreter = Interpreter(controller, self, clock)
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._deadlines: dict[DeadlineKind, float] = {}
         self._generations: dict[int, Generation] = {}
-        self._times: TurnTimes | None = None
         self.turns_done = 0
 
     def post(self, item: object) -> None:
@@ -129,18 +113,15 @@ class Runtime:
     def _next_item(self) -> object | None:
         """Wait for the next item or the earliest deadline; deliver deadlines that passed."""
         timeout = _MAX_WAIT
-        if self._deadlines:
-            wait = max(0.0, min(self._deadlines.values()) - self.clock())
+        due = self.interpreter.next_deadline()
+        if due is not None:
+            wait = max(0.0, due - self.clock())
             timeout = wait if timeout is None else min(wait, timeout)
         try:
             item: object | None = self._queue.get(timeout=timeout)
         except queue.Empty:
             item = None
-        now = self.clock()
-        for kind, due in sorted(self._deadlines.items(), key=lambda kv: kv[1]):
-            if due <= now and self._deadlines.get(kind) == due:
-                del self._deadlines[kind]
-                self.feed(Deadline(kind))
+        self.interpreter.fire_due()
         return item
 
     def _host_line(self, raw: bytes) -> None:
@@ -157,97 +138,80 @@ class Runtime:
 
     def feed(self, event: Event) -> None:
         """Give the controller one event and carry out what it commands (loop thread only)."""
-        before = self.controller.state
-        times = self._times
-        if (
-            isinstance(event, Chunk)
-            and times
-            and times.first_token is None
-            and event.gen == self.controller.gen
-        ):
-            times.first_token = self.clock()
-        for command in self.controller.handle(event):
-            self._perform(command)
-        if self.controller.state != before:
-            for observer in self.observers:
-                observer("state", self.controller.state)
+        self.interpreter.feed(event)
 
-    def _perform(self, command: Command) -> None:
-        match command:
-            case Send(line=line):
-                self.write(line)
-                if (
-                    self._times
-                    and self._times.first_synth is None
-                    and line.startswith("SYNTH_START")
-                ):
-                    self._times.first_synth = self.clock()
-                    self._log_latency()
-                for observer in self.observers:
-                    observer("out", line)
-            case StartStream(gen=gen, messages=messages):
-                self._times = TurnTimes(self.clock())
-                generation = Generation(gen, self.backend, messages, self.post)
-                self._generations[gen] = generation
-                generation.start()
-            case CancelStream(gen=gen):
-                generation = self._generations.pop(gen, None)
-                if generation is not None:
-                    generation.cancel()
-            case Arm(kind=kind, seconds=seconds):
-                # Settings are validated; this keeps a bad value from crashing or spinning the loop.
-                if not math.isfinite(seconds) or seconds > _LONGEST_WAIT:
-                    seconds = _LONGEST_WAIT
-                if kind == "synth":
-                    log.debug("synth deadline in %.3f s", seconds)
-                self._deadlines[kind] = self.clock() + seconds
-            case Disarm(kind=kind):
-                self._deadlines.pop(kind, None)
-            case TurnDone():
-                self.turns_done += 1
-                log.info("turn %s: heard %r", command.outcome, command.heard)
-                self._forget_finished()
-            case _:
-                self._perform_memory(command)
+    # ---- the effects of the commands --------------------------------------------------------
 
-    def _perform_memory(self, command: Command) -> None:
-        """Carry out the commands of the history file and the running summary."""
+    def send(self, command: Send) -> None:
+        """Write the line to the host and show it to the observers."""
+        self.write(command.line)
+        for observer in self.observers:
+            observer("out", command.line)
+
+    def start_stream(self, command: StartStream) -> None:
+        """Run the generation on its own thread; its events come back through :meth:`post`."""
+        generation = Generation(command.gen, self.backend, command.messages, self.post)
+        self._generations[command.gen] = generation
+        generation.start()
+
+    def cancel_stream(self, command: CancelStream) -> None:
+        """Cancel the generation and close its response."""
+        generation = self._generations.pop(command.gen, None)
+        if generation is not None:
+            generation.cancel()
+
+    def turn_done(self, command: TurnDone) -> None:
+        """Count and log the turn; forget the generations that have ended."""
+        self.turns_done += 1
+        log.info("turn %s: heard %r", command.outcome, command.heard)
+        self._forget_finished()
+
+    def state_changed(self, state: str) -> None:
+        """Show the new state to the observers."""
+        for observer in self.observers:
+            observer("state", state)
+
+    def first_sentence(self, times: TurnTimes) -> None:
+        """Log the turn's latency."""
+        assert times.first_synth is not None
+        token = f"{(times.first_token - times.started) * 1000:.0f} ms" if times.first_token else "-"
+        log.info(
+            "latency: first token %s, first SYNTH_START %.0f ms after the utterance",
+            token,
+            (times.first_synth - times.started) * 1000,
+        )
+
+    def remember(self, command: Remember | RememberSummary | ClearMemory) -> None:
+        """Write the turn or the summary to the history file (flushed), or empty it."""
+        file = self.history_file
+        if file is None:
+            return
         match command:
             case Remember():
-                if self.memory is not None:
-                    self.memory.add_turn(
-                        command.n, command.user, command.assistant, interrupted=command.interrupted
-                    )
+                file.add_turn(
+                    command.n, command.user, command.assistant, interrupted=command.interrupted
+                )
             case RememberSummary(text=text, through=through):
-                if self.memory is not None:
-                    self.memory.add_summary(text, through)
+                file.add_summary(text, through)
             case ClearMemory():
-                if self.memory is not None:
-                    self.memory.clear()
-            case Summarize():
-                self._cancel_summary()
-                log.debug("summary %d: turns up to %d", command.job, command.through)
-                self._summary = SummaryJob(command, self.summary_backend, self.post)
-                self._summary.start()
-            case CancelSummary(job=job):
-                if self._summary is not None and self._summary.command.job == job:
-                    self._cancel_summary()
+                file.clear()
+
+    def summarize(self, command: Summarize) -> None:
+        """Send the summary request on its own thread; the answer comes back through post."""
+        self._cancel_summary()
+        log.debug("summary %d: turns up to %d", command.job, command.through)
+        self._summary = SummaryJob(command, self.summary_backend, self.post)
+        self._summary.start()
+
+    def cancel_summary(self, command: CancelSummary) -> None:
+        """Cancel the summary request and close its connection."""
+        if self._summary is not None and self._summary.command.job == command.job:
+            self._cancel_summary()
 
     def _cancel_summary(self) -> None:
         job, self._summary = self._summary, None
         if job is not None:
             job.cancel()
-
-    def _log_latency(self) -> None:
-        t = self._times
-        if t is None or t.first_synth is None:
-            return
-        token = f"{(t.first_token - t.started) * 1000:.0f} ms" if t.first_token else "-"
-        log.info(
-            "latency: first token %s, first SYNTH_START %.0f ms after the utterance",
-            token,
-            (t.first_synth - t.started) * 1000,
-        )
 
     def _forget_finished(self) -> None:
         for gen in [g for g, w in self._generations.items() if not w.thread.is_alive()]:
@@ -264,8 +228,8 @@ class Runtime:
         for generation in generations:
             if generation.thread.is_alive():
                 generation.thread.join(max(0.0, end - time.monotonic()))
-        if self.memory is not None:
-            self.memory.close()
+        if self.history_file is not None:
+            self.history_file.close()
         close = getattr(self.backend, "close", None)
         if callable(close):
             try:
