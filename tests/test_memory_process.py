@@ -40,10 +40,17 @@ def start(server: FakeOpenAI, history: Path) -> HostProcess:
 
 
 def turn_lines(path: Path) -> list[dict[str, object]]:
-    if not path.exists():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    """The whole turn records in the file (it may be read while the child rewrites it)."""
+    out = []
+    text = path.read_text(encoding="utf-8-sig") if path.exists() else ""
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if "user" in record:
+            out.append(record)
+    return out
 
 
 def pairs(messages: list[dict[str, str]]) -> list[tuple[str, str]]:
