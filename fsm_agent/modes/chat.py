@@ -28,7 +28,7 @@ from fsm_agent.backends.proxy import require_proxy_support
 from fsm_agent.config.load import require_llm_access
 from fsm_agent.core.backend import Backend, Messages, ReplyStream
 from fsm_agent.core.controller import Controller
-from fsm_agent.core.events import Command, Event, SpeechStart, TurnDone, Utterance
+from fsm_agent.core.events import Command, Event, Forget, SpeechStart, TurnDone, Utterance
 from fsm_agent.core.settings import Settings
 from fsm_agent.modes.chat_host import TerminalHost
 from fsm_agent.modes.term import Palette, ansi_terminal, utf8_output, wants_color
@@ -43,7 +43,8 @@ log = logging.getLogger("fsm_agent.modes.chat")
 HELP = "talk with the LLM in the terminal; replies stream in and are spoken sentence by sentence"
 
 EPILOG = """\
-commands: /reset (forget the conversation), /history, /quit (also QUIT, exit, end of input).
+commands: /reset (forget the conversation, and empty --history-file), /history,
+/quit (also QUIT, exit, end of input).
 Ctrl-C stops the current reply; Ctrl-C twice at the prompt leaves.
 Proxies come from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY
 (SOCKS, e.g. ALL_PROXY=socks5h://127.0.0.1:1080, needs: pip install 'fsm-agent[socks]').
@@ -88,9 +89,16 @@ class ChatController(Controller):
     """
 
     on_turn_done: Callable[[TurnDone | None], None] | None = None
+    forgotten: threading.Event | None = None
+    """Set once a ``Forget`` (``/reset``) has been carried out."""
 
     def handle(self, event: Event) -> list[Command]:
         """Handle as usual; report ``TurnDone`` (and an interrupt with nothing to stop)."""
+        if isinstance(event, Forget):
+            commands = super().handle(event)
+            if self.forgotten is not None:
+                self.forgotten.set()
+            return commands
         report = self.on_turn_done or (lambda done: None)
         if isinstance(event, SpeechStart) and self.state == "Idle":
             report(None)
@@ -355,12 +363,19 @@ class Chat:
             if text.lower() in QUIT_WORDS:
                 break
             if text == "/reset":
-                self.controller.history.clear()
+                self._forget()
                 self.screen.say("(the conversation is forgotten)", "dim")
             elif text == "/history":
                 self._show_history()
             else:
                 self._turn(text)
+
+    def _forget(self) -> None:
+        """Forget on the loop thread, as the host's FSM_AGENT_FORGET does: the file too."""
+        done = threading.Event()
+        self.controller.forgotten = done
+        self.runtime.post(Forget())
+        done.wait(5)
 
     def _turn(self, text: str) -> None:
         self._done.clear()
