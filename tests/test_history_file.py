@@ -189,3 +189,20 @@ def test_clean_summary_drops_reasoning_and_keeps_the_size() -> None:
     assert "think" not in text
     assert text.endswith(".")
     assert clip_tokens("short", 60) == "short"
+
+
+def test_when_the_rewrite_fails_a_cut_line_still_swallows_no_new_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fsm_agent.runtime.history_file as module
+
+    def refuse(*args: object) -> None:
+        raise PermissionError(13, "in use by another program")
+
+    monkeypatch.setattr(module.os, "replace", refuse)
+    path = tmp_path / "memory.jsonl"
+    path.write_bytes(b'{"n": 1, "user": "a", "assistant": "b"}\n{"n": 2, "user": "c", "assis')
+    memory = open_history_file(path, fresh())
+    assert memory is not None
+    memory.add_turn(2, "next", "Fine.")
+    assert [t.user for t in parse(path.read_bytes()).turns] == ["a", "next"]

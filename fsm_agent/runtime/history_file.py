@@ -158,12 +158,18 @@ class HistoryFile:
 
         """
         kept = len(history.turns) + len(history.pending) + bool(history.summary)
+        tidy = not saved.untidy
         if saved.untidy or saved.records > 2 * kept + _SPARE_RECORDS:
-            self._rewrite(history)
+            tidy = self._rewrite(history) or tidy
         try:
             if self.path.parent != Path():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("ab")
+            if (
+                not tidy
+            ):  # a cut last line must not swallow the next record (blank lines are skipped)
+                self._file.write(b"\n")
+                self._file.flush()
         except OSError as exc:
             raise ConfigError(
                 f"cannot write the history file {self.path}: {exc.strerror or exc}"
@@ -206,7 +212,7 @@ class HistoryFile:
         except (OSError, ValueError) as exc:  # ValueError: the file was closed under us
             self._failed("write", exc)
 
-    def _rewrite(self, history: History) -> None:
+    def _rewrite(self, history: History) -> bool:
         records: list[dict[str, Any]] = []
         if history.summary:
             through = min((t.n for t in [*history.pending, *history.turns]), default=1) - 1
@@ -222,8 +228,9 @@ class HistoryFile:
             os.replace(temp, self.path)
         except OSError as exc:
             self._failed("rewrite", exc)
-        else:
-            log.info("history file %s rewritten with %d records", self.path, len(records))
+            return False
+        log.info("history file %s rewritten with %d records", self.path, len(records))
+        return True
 
     def _failed(self, what: str, exc: OSError | ValueError) -> None:
         if not self._warned:
