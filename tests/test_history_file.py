@@ -206,3 +206,12 @@ def test_when_the_rewrite_fails_a_cut_line_still_swallows_no_new_turn(
     assert memory is not None
     memory.add_turn(2, "next", "Fine.")
     assert [t.user for t in parse(path.read_bytes()).turns] == ["a", "next"]
+
+
+def test_a_history_file_that_cannot_work_is_refused_at_start_in_one_line(tmp_path: Path) -> None:
+    from agent_cli import clean_env, run_agent
+
+    result = run_agent("--backend", "echo", "--history-file", str(tmp_path), env=clean_env())
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()  # the reason is the platform's words
+    assert line.startswith(f"fsm-agent: error: cannot read the history file {tmp_path}: ")
