@@ -392,8 +392,11 @@ class Chat:
                 self.runtime.post(SpeechStart())
 
     def _show_history(self) -> None:
-        turns = self.controller.history.turns
-        if not turns:
+        history = self.controller.history
+        turns = history.turns
+        if history.summary:
+            self.screen.say(f"(earlier, in short) {history.summary}", "dim")
+        elif not turns:
             self.screen.say("(no history yet)", "dim")
         for turn in turns:
             self.screen.say(f"you: {turn.user}", "cyan")
