@@ -47,6 +47,8 @@ from fsm_agent.core.events import (
     StartStream,
     StreamEnd,
     StreamError,
+    SummaryDone,
+    SummaryFailed,
     SynthStarted,
     SynthStopped,
     TurnDone,
@@ -131,8 +133,9 @@ host_line = st.one_of(
 )
 
 settings_strategy = st.builds(
-    lambda barge, err, max_chars, turns, tokens, lang, alias, mark: replace(
+    lambda barge, err, max_chars, turns, tokens, lang, alias, mark, summarize: replace(
         Settings(),
+        summarize=summarize,
         barge_in=barge,
         barge_in_mark=mark,
         error_reply=err,
@@ -153,6 +156,7 @@ settings_strategy = st.builds(
     st.sampled_from(["auto", "en", "ja"]),
     st.sampled_from(["0", "gene"]),
     st.sampled_from(["ellipsis", "note", "none"]),
+    st.booleans(),
 )
 
 
@@ -224,6 +228,11 @@ class ControllerFuzz(RuleBasedStateMachine, Effects):
     def feed(self, event: Event) -> list[Command]:
         assert self.c is not None
         commands = self.interp.feed(event)
+        kinds = [type(c).__name__ for c in commands]
+        if "Summarize" in kinds:  # between turns only: never with or before a reply's request
+            assert "StartStream" not in kinds[kinds.index("Summarize") :], kinds
+        if "StartStream" in kinds and "CancelSummary" in kinds:
+            assert kinds.index("CancelSummary") < kinds.index("StartStream"), kinds
         for command in commands:
             if isinstance(command, Arm):
                 assert command.seconds > 0
@@ -331,6 +340,19 @@ class ControllerFuzz(RuleBasedStateMachine, Effects):
     @rule()
     def speech_start(self) -> None:
         self.deliver_line(b"RECOG_EVENT_START")
+
+    @rule(alias=st.sampled_from([b"", b"|0", b"|gene", b"|9"]))
+    def forget(self, alias: bytes) -> None:
+        self.deliver_line(b"FSM_AGENT_FORGET" + alias)
+
+    @precondition(lambda self: self.c is not None and self.c.memory.asked is not None)
+    @rule(text=st.text(max_size=400), fails=st.booleans())
+    def summary_comes_back(self, text: str, fails: bool) -> None:
+        assert self.c is not None and self.c.memory.asked is not None
+        asked = self.c.memory.asked
+        self.feed(
+            SummaryFailed(asked.job, "x") if fails else SummaryDone(asked.job, text, asked.through)
+        )
 
     @rule(raw=host_line)
     def random_line(self, raw: bytes) -> None:
@@ -456,7 +478,9 @@ class ControllerFuzz(RuleBasedStateMachine, Effects):
             return
         h = self.c.history
         messages = h.messages()
-        assert messages[0] == {"role": "system", "content": self.s.system_prompt}
+        assert messages[0]["role"] == "system"
+        assert messages[0]["content"].startswith(self.s.system_prompt)
+        assert h.summary or messages[0]["content"] == self.s.system_prompt
         roles = [m["role"] for m in messages[1:]]
         assert roles == ["user", "assistant"] * (len(roles) // 2)
         assert len(h.turns) <= max(self.s.history_turns, 0)
