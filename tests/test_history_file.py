@@ -215,3 +215,21 @@ def test_a_history_file_that_cannot_work_is_refused_at_start_in_one_line(tmp_pat
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()  # the reason is the platform's words
     assert line.startswith(f"fsm-agent: error: cannot read the history file {tmp_path}: ")
+
+
+def test_a_notepad_unicode_file_loads_and_unreadable_lines_are_kept_aside(tmp_path: Path) -> None:
+    path = tmp_path / "memory.jsonl"
+    text = '{"user": "こんにちは", "assistant": "やあ。"}\r\nmy own note, not JSON\r\n'
+    path.write_bytes(text.encode("utf-16"))  # with its BOM, as Notepad's "Unicode" saves
+    history = fresh()
+    open_history_file(path, history)
+    assert [(t.user, t.assistant) for t in history.turns] == [("こんにちは", "やあ。")]
+    assert (tmp_path / "memory.jsonl.skipped").read_bytes() == b"my own note, not JSON\n"
+    assert [t.user for t in parse(path.read_bytes()).turns] == ["こんにちは"]  # now UTF-8
+
+
+def test_a_line_cut_by_a_kill_is_not_kept_aside(tmp_path: Path) -> None:
+    path = tmp_path / "memory.jsonl"
+    path.write_bytes(b'{"n": 1, "user": "a", "assistant": "b"}\n{"n": 2, "us')
+    open_history_file(path, fresh())
+    assert not (tmp_path / "memory.jsonl.skipped").exists()

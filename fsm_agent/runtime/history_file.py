@@ -10,10 +10,11 @@ the moment it exists; nothing waits for an orderly exit. One JSON object per lin
   turns up to number 12; the last one in the file counts.
 
 The API key is never written (any registered secret is redacted). On load a line that is cut
-off (a kill in the middle of a write) or not a record is skipped with a warning; a BOM and CRLF
-line endings (the file saved by Notepad) are fine; ``n`` may be left out of hand-written lines.
-The file is rewritten, whole and compacted, when it holds such lines or much that is no longer
-kept; the rewrite goes to a temporary file first, so a kill leaves the old file intact.
+off (a kill in the middle of a write) or not a record is skipped with a warning; a BOM, CRLF
+line endings and UTF-16 (the file saved by Notepad) are fine; ``n`` may be left out of
+hand-written lines. The file is rewritten, whole and compacted, when it holds such lines or much
+that is no longer kept; the rewrite goes to a temporary file first, so a kill leaves the old file
+intact, and unreadable lines other than a cut last one are kept in ``<file>.skipped``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,11 @@ class Saved:
         turns: The turns the summary does not cover, oldest first.
         summary: The last running summary ("" for none).
         records: How many records the file held.
-        untidy: The file had lines to skip, no final line break, a BOM or CRLF endings.
+        untidy: The file had lines to skip, no final line break, a BOM, CRLF endings or
+            UTF-16 (Notepad's "Unicode").
+        skipped: The lines skipped, as they were, but for a last line without a line break
+            (the mark of a kill in the middle of a write); kept aside when the file is
+            rewritten.
 
     """
 
@@ -53,6 +58,7 @@ class Saved:
     summary: str = ""
     records: int = 0
     untidy: bool = False
+    skipped: list[bytes] = field(default_factory=list)
 
 
 def parse(data: bytes, name: str = "the history file") -> Saved:
@@ -70,10 +76,17 @@ def parse(data: bytes, name: str = "the history file") -> Saved:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
         saved.untidy = True
+    elif data.startswith(
+        (b"\xff\xfe", b"\xfe\xff")
+    ):  # Notepad's "Unicode" and "Unicode big endian"
+        data = data.decode("utf-16", errors="replace").encode("utf-8")
+        saved.untidy = True
     saved.untidy |= b"\r" in data or (bool(data) and not data.endswith(b"\n"))
     through = 0
     turns: list[Turn] = []
-    for number, raw in enumerate(data.split(b"\n"), 1):
+    lines = data.split(b"\n")
+    for number, raw in enumerate(lines, 1):
+        cut = number == len(lines)  # after the last line break: a write cut short
         raw = raw.strip(b"\r \t")
         if not raw:
             continue
@@ -81,6 +94,8 @@ def parse(data: bytes, name: str = "the history file") -> Saved:
         if record is None:
             log.warning("%s, line %d: cut off or not a record; skipped", name, number)
             saved.untidy = True
+            if not cut:
+                saved.skipped.append(raw)
             continue
         saved.records += 1
         if isinstance(record, Turn):
@@ -160,15 +175,13 @@ class HistoryFile:
         kept = len(history.turns) + len(history.pending) + bool(history.summary)
         tidy = not saved.untidy
         if saved.untidy or saved.records > 2 * kept + _SPARE_RECORDS:
-            tidy = self._rewrite(history) or tidy
+            tidy = (self._set_aside(saved.skipped) and self._rewrite(history)) or tidy
         try:
             if self.path.parent != Path():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("ab")
-            if (
-                not tidy
-            ):  # a cut last line must not swallow the next record (blank lines are skipped)
-                self._file.write(b"\n")
+            if not tidy:  # a cut last line must not swallow the next record
+                self._file.write(b"\n")  # (blank lines are skipped)
                 self._file.flush()
         except OSError as exc:
             raise ConfigError(
@@ -211,6 +224,25 @@ class HistoryFile:
             self._file.flush()  # in the OS's hands: a SIGKILL of ours no longer loses it
         except (OSError, ValueError) as exc:  # ValueError: the file was closed under us
             self._failed("write", exc)
+
+    def _set_aside(self, lines: list[bytes]) -> bool:
+        """Keep skipped lines in ``<file>.skipped`` before a rewrite drops them.
+
+        Returns:
+            Whether the file may be rewritten (nothing to keep, or it was kept).
+
+        """
+        if not lines:
+            return True
+        aside = self.path.with_name(self.path.name + ".skipped")
+        try:
+            with aside.open("ab") as out:
+                out.write(b"".join(line + b"\n" for line in lines))
+        except OSError as exc:
+            self._failed("set lines aside for", exc)
+            return False
+        log.warning("%d unreadable lines of %s kept in %s", len(lines), self.path, aside)
+        return True
 
     def _rewrite(self, history: History) -> bool:
         records: list[dict[str, Any]] = []
