@@ -24,7 +24,7 @@ A row has exactly one input:
 - ``stale_chunk = "text"`` / ``stale_end = true``: a chunk / the end of the previous generation.
 - ``end = true``: the current stream ends (``tokens = N``: the server's usage report).
 - ``error = "reason"``: the current stream fails.
-- ``deadline = "synth"`` or ``"stream"``: that deadline passes.
+- ``deadline = "synth"``, ``"stream"`` or ``"idle_talk"``: that deadline passes.
 
 ``repeat = { text = "a", times = 5000 }`` appends a long run to a host or chunk text.
 
@@ -76,6 +76,7 @@ EXPECTATIONS = ("out", "state", "cancel", "history", "request", "turn")
 MODIFIERS = ("tokens", "repeat")
 CASE_KEYS = ("name", "description", "settings", "row", "xfail", "process")
 OUTCOMES = ("done", "interrupted", "failed", "empty")
+DEADLINES = ("synth", "stream", "idle_talk")
 
 
 class CaseFormatError(ValueError):
@@ -236,8 +237,8 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
     value = raw[kind]
     if kind in ("end", "stale_end") and value is not True:
         raise CaseFormatError(f"{where}: write {kind} = true")
-    if kind == "deadline" and value not in ("synth", "stream"):
-        raise CaseFormatError(f'{where}: deadline is "synth" or "stream"')
+    if kind == "deadline" and value not in DEADLINES:
+        raise CaseFormatError(f"{where}: deadline is one of {DEADLINES}")
     if kind not in ("end", "stale_end") and not isinstance(value, str):
         raise CaseFormatError(f"{where}: {kind} must be a string")
     if "repeat" in raw:
@@ -294,8 +295,14 @@ def host_bytes(spec: str) -> bytes:
 
 
 def case_settings(case: Case) -> Settings:
-    """The case's settings on top of the defaults, validated; the environment is not read."""
-    return load_settings(overrides=case.settings, environ={})
+    """The case's settings on top of the defaults, validated; the environment is not read.
+
+    A relative ``gestures`` file is relative to the case file.
+    """
+    settings = dict(case.settings)
+    if settings.get("gestures"):
+        settings["gestures"] = case.path.parent / settings["gestures"]
+    return load_settings(overrides=settings, environ={})
 
 
 def make_event(row: Row, controller: Controller) -> Event | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass
 
 import regex
 from transitions import Machine
@@ -33,22 +32,18 @@ from fsm_agent.core.events import (
     TurnDone,
     Utterance,
 )
+from fsm_agent.core.expressive import Piece, Staging
+from fsm_agent.core.gestures import Gestures, load_gestures, prompt_with_tags
 from fsm_agent.core.history import History
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.table import STATES, State, machine_transitions, pairs
 from fsm_agent.text.cleanup import SpeechCleaner
-from fsm_agent.text.segmenter import Segmenter
+from fsm_agent.text.tags import Said, TaggedSegmenter, untag
 
 log = logging.getLogger("fsm_agent.core.controller")
 _PAIRS = pairs()
 # A sentence that ends like one: a terminator, then perhaps closing quotes or brackets.
 _COMPLETE = regex.compile(r"[。！？!?.…．｡][\p{Pe}\p{Pf}\p{Po}\s]*$")
-
-
-@dataclass(slots=True)
-class _Piece:
-    text: str
-    from_llm: bool
 
 
 def join_heard(pieces: list[str]) -> str:
@@ -71,6 +66,7 @@ class Controller:
     Args:
         settings: The configuration (alias, voice, language, limits, barge-in mode).
         history: The conversation; a new one from ``settings`` when omitted.
+        gestures: What the reply's ``[tags]`` do; read from ``settings.gestures`` when omitted.
 
     Attributes:
         state: The current state name (see ``fsm_agent.core.table``).
@@ -80,20 +76,28 @@ class Controller:
 
     state: State
 
-    def __init__(self, settings: Settings, history: History | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        history: History | None = None,
+        gestures: Gestures | None = None,
+    ) -> None:
         self.settings = settings
-        self.history = history or History(
-            settings.system_prompt, settings.history_turns, settings.history_tokens
-        )
+        if gestures is None:
+            gestures = load_gestures(settings.gestures) if settings.gestures else Gestures()
+        self.gestures = gestures
+        self.staging = Staging(settings.alias, settings.voice, gestures)
+        prompt = prompt_with_tags(settings.system_prompt, gestures, settings.describe_tags)
+        self.history = history or History(prompt, settings.history_turns, settings.history_tokens)
         self.gen = 0
         self._out: list[Command] = []
         self._event: Event | None = None
         self._user = ""
         self._request: tuple[dict[str, str], ...] = ()
         self._reply = ""
-        self._pending: deque[_Piece] = deque()
+        self._pending: deque[Piece] = deque()
         self._heard: list[str] = []
-        self._outstanding: _Piece | None = None
+        self._outstanding: Piece | None = None
         self._outstanding_text = ""  # its text field as printed, to recognise its echo
         self._started = False
         self._stop_is_ours = False
@@ -102,7 +106,7 @@ class Controller:
         self._stream_open = False
         self._failed = False
         self._held: list[str] = []
-        self._segmenter = Segmenter(settings.lang)
+        self._segmenter = TaggedSegmenter(settings.lang)
         self._cleaner = SpeechCleaner(keep_emoji=settings.keep_emoji)
         Machine(
             model=self,
@@ -213,7 +217,7 @@ class Controller:
         self._reply = ""
         self._heard = []
         self._failed = False
-        self._segmenter = Segmenter(self.settings.lang)
+        self._segmenter = TaggedSegmenter(self.settings.lang)
         self._cleaner.reset()
         self._request = tuple(self.history.messages(self._user))
         self._stream_open = True
@@ -231,7 +235,7 @@ class Controller:
         if self._outstanding is not None:
             self._emit(Send(protocol.synth_stop(self.settings.alias)))
             self._abandon()
-            self._done_speaking(heard=self._started)
+            self._done_speaking(heard=self._started, interrupted=True)
         self._close_stream(cancel=True)
         self._pending.clear()
         self._end_turn("interrupted")
@@ -246,7 +250,9 @@ class Controller:
         piece = self._pending.popleft()
         self._outstanding = piece
         self._started = False
-        line = protocol.synth_start(self.settings.alias, self.settings.voice, piece.text)
+        for before in piece.before:
+            self._emit(Send(before))
+        line = protocol.synth_start(self.settings.alias, piece.voice, piece.text)
         self._outstanding_text = line.split("|", 3)[3]
         log.info("say: %s", piece.text)
         self._emit(Send(line))
@@ -268,11 +274,33 @@ class Controller:
     def _emit(self, command: Command) -> None:
         self._out.append(command)
 
-    def _queue(self, sentences: list[str]) -> None:
-        for sentence in sentences:
-            spoken = self._cleaner.clean(sentence)
-            for text in protocol.speakable_pieces(self.settings.alias, self.settings.voice, spoken):
-                self._pending.append(_Piece(text, from_llm=True))
+    def _queue(self, sentences: list[Said], *, from_llm: bool = True) -> None:
+        for said in sentences:
+            spoken = self._cleaner.clean(said.text) if said.text else ""
+            for piece in self.staging.pieces(said, spoken, from_llm=from_llm):
+                if piece.text:
+                    self._pending.append(piece)
+                else:
+                    self._send_in_turn(piece.before)
+
+    def _send_in_turn(self, lines: tuple[str, ...] | list[str]) -> None:
+        """Send gesture lines that stand alone once all that comes before them is said."""
+        if self._pending:
+            self._pending[-1].after.extend(lines)
+        elif self._outstanding is not None:
+            self._outstanding.after.extend(lines)
+        else:
+            for line in lines:
+                self._emit(Send(line))
+
+    def gesture_lines(self, name: str) -> list[str]:
+        """The host lines of tag ``name`` (e.g. ``thinking``, for the filler), filled in.
+
+        Returns:
+            The lines, or none when the gestures file does not define the tag.
+
+        """
+        return self.staging.lines_of(name)
 
     def _close_stream(self, *, cancel: bool) -> None:
         if self._stream_open:
@@ -290,12 +318,11 @@ class Controller:
         """
         self._close_stream(cancel=cancel)
         self._failed = True
-        self._queue([s for s in self._segmenter.flush() if _COMPLETE.search(s)])
+        self._queue([s for s in self._segmenter.flush() if not s.text or _COMPLETE.search(s.text)])
         nothing_said = not self._heard and self._outstanding is None and not self._pending
         if nothing_said and self.settings.error_reply:
             s = self.settings
-            for text in protocol.speakable_pieces(s.alias, s.voice, s.error_reply):
-                self._pending.append(_Piece(text, from_llm=False))
+            self._queue([untag(s.error_reply)], from_llm=False)
 
     def _abandon(self) -> None:
         """Stop waiting for the outstanding sentence (SYNTH_STOP sent, or its deadline passed).
@@ -356,12 +383,14 @@ class Controller:
             return False
         return True  # a synthesizer that sends no SYNTH_EVENT_START
 
-    def _done_speaking(self, *, heard: bool) -> None:
+    def _done_speaking(self, *, heard: bool, interrupted: bool = False) -> None:
         piece, self._outstanding = self._outstanding, None
         self._started = False
         self._emit(Disarm("synth"))
         if heard and piece is not None and piece.from_llm:
             self._heard.append(piece.text)
+        if piece is not None and piece.after and not interrupted:
+            self._send_in_turn(piece.after)
 
     def _end_turn(self, outcome: str) -> None:
         heard = join_heard(self._heard)

@@ -23,7 +23,7 @@ import regex
 
 from fsm_agent.text.segmenter import Segmenter
 
-__all__ = ["MAX_TAG_NAME", "Said", "TagScanner", "TaggedSegmenter", "split_tagged"]
+__all__ = ["MAX_TAG_NAME", "Said", "TagScanner", "TaggedSegmenter", "split_tagged", "untag"]
 
 MAX_TAG_NAME = 32
 """The longest tag name, in characters; a longer bracketed word is text."""
@@ -185,3 +185,12 @@ def split_tagged(text: str, lang: str = "auto") -> list[Said]:
     """Split a whole reply into sentences with their tags (what streaming it gives too)."""
     segmenter = TaggedSegmenter(lang)
     return segmenter.feed(text) + segmenter.flush()
+
+
+def untag(text: str) -> Said:
+    """Take the tags out of a text said as one piece (not split into sentences)."""
+    scanner = TagScanner()
+    items = scanner.feed(text) + scanner.flush()
+    tags = tuple(item.name for item in items if isinstance(item, Tag))
+    plain = "".join(item for item in items if isinstance(item, str))
+    return Said(" ".join(plain.split()) if tags else plain, tags)
