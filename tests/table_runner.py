@@ -71,6 +71,7 @@ from fsm_agent.core.events import (
 from fsm_agent.core.protocol import parse_line
 from fsm_agent.core.settings import SETTING_NAMES, Settings
 from fsm_agent.core.table import STATES, TRANSITIONS
+from fsm_agent.runtime.interpreter import Effects, Interpreter
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -345,6 +346,24 @@ def make_event(row: Row, controller: Controller) -> Event | None:
     raise AssertionError(row.kind)  # pragma: no cover
 
 
+def interpreter(case: Case) -> Interpreter:
+    """A fresh Controller for the case, driven by the shared command interpreter.
+
+    The world is left out (lines, streams and deadlines are only recorded as commands); the
+    clock stands still, so deadlines pass only when a row says so.
+    """
+    return Interpreter(Controller(case_settings(case)), Effects(), clock=lambda: 0.0)
+
+
+def feed(interp: Interpreter, event: Event | None) -> list[Command]:
+    """Feed one row's event (None: nothing reaches the controller); return its commands."""
+    if event is None:
+        return []
+    if isinstance(event, Deadline):
+        return interp.expire(event.kind)
+    return interp.feed(event)
+
+
 def watch(controller: Controller, coverage: Coverage) -> None:
     """Record every trigger that reaches the machine and the table row that fires for it.
 
@@ -434,14 +453,15 @@ def run_case(case: Case, *, check: bool = True) -> Coverage:
         CaseFailure: At the first row whose expectations do not hold, with the rows so far.
 
     """
-    controller = Controller(case_settings(case))
+    interp = interpreter(case)
+    controller = interp.controller
     coverage = Coverage()
     watch(controller, coverage)
     transcript: list[str] = []
     for row in case.rows:
         before = controller.state
         event = make_event(row, controller)
-        commands = controller.handle(event) if event is not None else []
+        commands = feed(interp, event)
         printed = [c.line for c in commands if isinstance(c, Send)]
         event_name = type(event).__name__ if event is not None else "(ignored)"
         transcript.append(
@@ -468,12 +488,11 @@ def generations(case: Case) -> list[list[Row]]:
         For each generation the controller started, in order, its ``chunk`` rows.
 
     """
-    controller = Controller(case_settings(case))
+    interp = interpreter(case)
     gens: list[list[Row]] = []
     for row in case.rows:
         if row.kind == "chunk" and gens:
             gens[-1].append(row)
-        event = make_event(row, controller)
-        commands = controller.handle(event) if event is not None else []
+        commands = feed(interp, make_event(row, interp.controller))
         gens.extend([] for c in commands if isinstance(c, StartStream))
     return gens

@@ -40,6 +40,7 @@ from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
 from fsm_agent.text.cleanup import SpeechCleaner
+from fsm_agent.text.join import join_sentences
 from fsm_agent.text.tags import Said, TaggedSegmenter, untag
 
 log = logging.getLogger("fsm_agent.core.controller")
@@ -71,20 +72,6 @@ def _step(data: EventData) -> Step:
     step = data.args[0]
     assert isinstance(step, Step)
     return step
-
-
-def join_heard(pieces: list[str]) -> str:
-    """Join spoken pieces back into one text: no space after CJK text, one space otherwise."""
-    out = ""
-    for piece in pieces:
-        if out and not _is_wide(out[-1]) and not _is_wide(piece[0]):
-            out += " "
-        out += piece
-    return out
-
-
-def _is_wide(ch: str) -> bool:
-    return "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uff00" <= ch <= "\uffef"
 
 
 def _cut(text: str, room: int) -> str:
@@ -296,7 +283,7 @@ class Controller:
         line = protocol.synth_start(self.settings.alias, piece.voice, piece.text)
         self._speech.sent(piece, line.split("|", 3)[3])
         log.info("say: %s", piece.text)
-        self._emit(Send(line))
+        self._emit(Send(line, sentence=True))
         seconds = self.settings.synth_timeout + self.settings.synth_seconds_per_char * len(
             piece.text
         )
@@ -397,7 +384,7 @@ class Controller:
             self._send_in_turn(piece.after)  # the tags that stood alone after it
 
     def _end_turn(self, outcome: str) -> None:
-        heard = join_heard(self._heard)
+        heard = join_sentences(self._heard)
         if heard:
             self.history.commit(self._user, heard)
         self._emit(TurnDone(self._user, heard, outcome))  # type: ignore[arg-type]
