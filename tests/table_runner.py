@@ -39,6 +39,7 @@ Expectations, checked after the row:
   out: ``[["user", "hi"]]``.
 - ``turn``: optional, the outcome of the turn that ended in this row: done, interrupted,
   failed or empty.
+- ``armed``: optional, the deadlines armed after the row, e.g. ``["idle_talk", "synth"]``.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ INPUTS = (
     "stale_error",
     "deadline",
 )
-EXPECTATIONS = ("out", "state", "cancel", "history", "request", "turn")
+EXPECTATIONS = ("out", "state", "cancel", "history", "request", "turn", "armed")
 MODIFIERS = ("tokens", "repeat")
 CASE_KEYS = ("name", "description", "settings", "row", "xfail", "process")
 OUTCOMES = ("done", "interrupted", "failed", "empty")
@@ -115,6 +116,7 @@ class Row:
     history: tuple[tuple[str, str], ...] | None
     request: tuple[tuple[str, str], ...] | None
     turn: str | None
+    armed: tuple[str, ...] | None = None
 
     def describe(self) -> str:
         """The input as written in the file (long values shortened)."""
@@ -284,7 +286,24 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
     turn = raw.get("turn")
     if turn is not None and turn not in OUTCOMES:
         raise CaseFormatError(f"{where}: turn is one of {OUTCOMES}")
-    return Row(number, kind, value, tokens, tuple(out), state, cancel, history, request, turn)
+    armed = raw.get("armed")
+    if armed is not None and not (
+        isinstance(armed, list) and all(kind in DEADLINES for kind in armed)
+    ):
+        raise CaseFormatError(f"{where}: armed is a list of deadlines from {DEADLINES}")
+    return Row(
+        number,
+        kind,
+        value,
+        tokens,
+        tuple(out),
+        state,
+        cancel,
+        history,
+        request,
+        turn,
+        None if armed is None else tuple(sorted(armed)),
+    )
 
 
 def host_bytes(spec: str) -> bytes:
@@ -409,7 +428,9 @@ def _request(commands: list[Command]) -> tuple[tuple[str, str], ...] | None:
     return None
 
 
-def _check(row: Row, controller: Controller, commands: list[Command]) -> list[str]:
+def _check(
+    row: Row, controller: Controller, commands: list[Command], armed: tuple[str, ...] = ()
+) -> list[str]:
     """Return one line per expectation that does not hold."""
     problems: list[str] = []
     out = tuple(c.line for c in commands if isinstance(c, Send))
@@ -436,6 +457,8 @@ def _check(row: Row, controller: Controller, commands: list[Command]) -> list[st
         outcomes = [c.outcome for c in commands if isinstance(c, TurnDone)]
         if row.turn not in outcomes:
             problems.append(f"turn:    expected {row.turn}, actual {outcomes or 'no turn ended'}")
+    if row.armed is not None and armed != row.armed:
+        problems.append(f"armed:   expected {list(row.armed)}, actual {list(armed)}")
     return problems
 
 
@@ -470,7 +493,7 @@ def run_case(case: Case, *, check: bool = True) -> Coverage:
         )
         if not check:
             continue
-        problems = _check(row, controller, commands)
+        problems = _check(row, controller, commands, tuple(sorted(interp.deadlines)))
         if problems:
             raise CaseFailure(
                 f"{case.path}: case {case.name!r}, row {row.number} ({row.describe()}):\n"

@@ -24,6 +24,7 @@ from fsm_agent.core.events import (
     Deadline,
     Disarm,
     Event,
+    HostReady,
     Send,
     StartStream,
     StreamEnd,
@@ -36,6 +37,7 @@ from fsm_agent.core.events import (
 from fsm_agent.core.expressive import Piece, Staging
 from fsm_agent.core.gestures import Gestures, load_gestures, prompt_with_tags
 from fsm_agent.core.history import History
+from fsm_agent.core.initiative import Initiative
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
@@ -66,6 +68,8 @@ class Step:
     """The reply reached ``max_reply_chars`` with this chunk."""
     ours: bool = False
     """A ``SYNTH_EVENT_STOP`` that ends our outstanding sentence."""
+    first_ready: bool = False
+    """The host's first sign of being ready (see ``fsm_agent.core.initiative``)."""
 
 
 def _step(data: EventData) -> Step:
@@ -84,7 +88,7 @@ def _cut(text: str, room: int) -> str:
     return head
 
 
-class Controller:
+class Controller(Initiative):
     """Speak a streamed reply sentence by sentence, one ``SYNTH_START`` at a time.
 
     The machine is ``transitions.Machine`` on this object, built from ``fsm_agent.core.table``.
@@ -112,6 +116,7 @@ class Controller:
         history: History | None = None,
         gestures: Gestures | None = None,
     ) -> None:
+        super().__init__()
         self.settings = settings
         if gestures is None:
             gestures = load_gestures(Path(settings.gestures)) if settings.gestures else Gestures()
@@ -186,6 +191,10 @@ class Controller:
             case Deadline(kind="synth"):
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
                 self._done_speaking(*self._speech.abandon())
+            case HostReady():
+                self._take_ready(step)
+            case Utterance():
+                self._user_spoke()
             case SynthStopped():
                 piece = self._speech.stopped()
                 if piece is not None:
@@ -309,16 +318,21 @@ class Controller:
 
     def _start(self, user: str) -> None:
         self.gen += 1
+        self._begin(user)
+        self._request = tuple(self.history.messages(self._user))
+        log.info("user: %s", self._user)
+        self._emit(StartStream(self.gen, self._request))
+        self._emit(Arm("stream", self.settings.stream_timeout))
+
+    def _begin(self, user: str) -> None:
+        """A new reply, to ``user`` (an utterance, or the cue of a greeting or a remark)."""
+        self._quiet_idle_talk()
         self._user = user
         self._reply = ""
         self._heard = []
         self._failed = False
         self._segmenter = TaggedSegmenter(self.settings.lang)
         self._cleaner.reset()
-        self._request = tuple(self.history.messages(self._user))
-        log.info("user: %s", self._user)
-        self._emit(StartStream(self.gen, self._request))
-        self._emit(Arm("stream", self.settings.stream_timeout))
 
     def _emit(self, command: Command) -> None:
         self._out.append(command)
@@ -388,6 +402,7 @@ class Controller:
         if heard:
             self.history.commit(self._user, heard)
         self._emit(TurnDone(self._user, heard, outcome))  # type: ignore[arg-type]
+        self._arm_idle_talk()
         self._heard = []
         self._failed = False
 

@@ -19,9 +19,6 @@ from fsm_agent.text.tags import Said
 
 log = logging.getLogger("fsm_agent.core.expressive")
 
-GREETING_CUE = "(The user has just arrived.)"
-"""The user's side of a fixed greeting in the history (a greeting prompt is its own cue)."""
-
 
 @dataclass(slots=True)
 class Piece:
