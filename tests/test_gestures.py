@@ -73,7 +73,8 @@ def test_the_allow_list_is_speech_and_the_types_in_the_file() -> None:
     "kind",
     [
         *sorted(FORBIDDEN_TYPES),
-        *["SUBFST_START", "REMOTEKEY_DOWN", "RECOG_EVENT_STOP", "RECOG_MODIFY"],
+        *["SUBFST_START", "REMOTEKEY_DOWN", "RECOG_EVENT_STOP", "RECOG_MODIFY", "LOG_X"],
+        *["PLUGIN_X", "SYNTH_PAUSE"],
         *["SYNTH_EVENT_STOP", "MOTION_EVENT_ADD", "TIMER_EVENT_STOP", "EVENT_X"],
     ],
 )
@@ -166,3 +167,18 @@ def test_the_command_refuses_a_forbidden_type_at_start_in_one_line(tmp_path: Pat
     assert result.stderr.strip().count("\n") == 0
     assert "never sends KEYVALUE_SET" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---- the example for MMDAgent-EX's example content ---------------------------------------------
+
+
+def test_the_example_file_loads_and_the_readme_shows_it() -> None:
+    from fsm_agent.modes.demo import example_gestures
+    from fsm_agent.sim.host_sim import DEFAULT_VOICES
+
+    path = example_gestures()
+    g = load_gestures(path)
+    assert {t.voice for t in g.tags.values() if t.voice} <= DEFAULT_VOICES
+    assert g.lines(THINKING, "0", "mei_voice_normal")
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert path.read_text(encoding="utf-8").rstrip() in readme

@@ -68,10 +68,11 @@ FORBIDDEN_TYPES = frozenset(
     }
 )
 """Message types a gestures file may not send (also every ``SUBFST_*``, ``REMOTEKEY_*``,
-``RECOG_*`` and every ``*_EVENT*``: events are the host's, and a faked one misleads the content's
-script, or comes back to fsm-agent as if the user had spoken)."""
+``RECOG_*``, ``PLUGIN_*``, ``LOG_*``, ``SYNTH_*`` and every ``*_EVENT*``: events are the host's,
+and a faked one misleads the content's script, or comes back to fsm-agent as if the user had
+spoken)."""
 
-_FORBIDDEN_PREFIXES = ("SUBFST_", "REMOTEKEY_", "RECOG_")
+_FORBIDDEN_PREFIXES = ("SUBFST_", "REMOTEKEY_", "RECOG_", "PLUGIN_", "LOG_", "SYNTH_")
 _TYPE = regex.compile(r"[A-Z][A-Z0-9_]*")
 _UNSAFE = regex.compile(r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}]")
 _PLACEHOLDER = regex.compile(r"\{([^{}]*)\}")
