@@ -290,3 +290,22 @@ def test_terminal_typewriter_and_ctrl_c_barge_in(tmp_path: Path) -> None:
         assert term.wait() == 0
     finally:
         term.kill()
+
+
+def test_the_greeting_comes_first_and_tags_are_not_shown() -> None:
+    example = ROOT / "fsm_agent" / "modes" / "gestures.example.toml"
+    result = chat(
+        "hi\n/history\n",
+        "--backend", "echo", "--gestures", str(example), "--greeting", "[bow]こんにちは、メイです。",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "» こんにちは、メイです。",
+        "you> hi",
+        "» You said: hi",
+        "you> /history",
+        "you: (The user has just arrived.)",
+        "bot: こんにちは、メイです。",
+        "you: hi",
+        "bot: You said: hi",
+    ]
