@@ -296,7 +296,8 @@ def test_the_greeting_comes_first_and_tags_are_not_shown() -> None:
     example = ROOT / "fsm_agent" / "modes" / "gestures.example.toml"
     result = chat(
         "hi\n/history\n",
-        "--backend", "echo", "--gestures", str(example), "--greeting", "[bow]こんにちは、メイです。",
+        "--backend", "echo", "--gestures", str(example),
+        "--greeting", "[bow]こんにちは、メイです。",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
