@@ -306,7 +306,7 @@ def test_the_greeting_comes_first_and_tags_are_not_shown() -> None:
         "» You said: hi",
         "you> /history",
         "you: (The user has just arrived.)",
-        "bot: こんにちは、メイです。",
+        "bot: [bow]こんにちは、メイです。",  # the model sees its tags in the history
         "you: hi",
         "bot: You said: hi",
     ]

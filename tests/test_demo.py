@@ -84,7 +84,7 @@ def test_barge_in_stops_speech_and_keeps_only_what_was_heard(
     tokyo = history.index("user: Can you tell me about Tokyo in English?")
     assert (
         history[tokyo + 1]
-        == "AI: Sure! Tokyo is the capital of Japan, home to about 14 million people."
+        == "AI: [nod]Sure! Tokyo is the capital of Japan, home to about 14 million people."
     )
     assert "cherry" not in "".join(history)
 
@@ -257,7 +257,7 @@ def test_script_backend_gives_the_replies(tmp_path: Path) -> None:
     history = [text for label, text in rows(result.stdout) if label == "history"]
     assert history[1:] == [
         "user: (The user has just arrived.)",
-        "AI: こんにちは、メイです。今日もよろしくね！",
+        "AI: [wave]こんにちは、メイです。今日もよろしくね！",  # with its tag, for the model
         "user: こんにちは。今日はどんな一日になりそう？",
         "AI: Hello there. How are you?",
         "user: Can you tell me about Tokyo in English?",

@@ -35,10 +35,10 @@ from fsm_agent.core.events import (
     Utterance,
 )
 from fsm_agent.core.expressive import Piece, Staging
-from fsm_agent.core.gestures import Gestures, load_gestures, prompt_with_tags
+from fsm_agent.core.gestures import Gestures, GesturesError, load_gestures, prompt_with_tags
 from fsm_agent.core.history import History
 from fsm_agent.core.initiative import Initiative
-from fsm_agent.core.settings import Settings
+from fsm_agent.core.settings import ConfigError, Settings
 from fsm_agent.core.speech import SpeechTracker
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
 from fsm_agent.text.cleanup import SpeechCleaner
@@ -88,6 +88,15 @@ def _cut(text: str, room: int) -> str:
     return head
 
 
+def _load_gestures(settings: Settings) -> Gestures:
+    if not settings.gestures:
+        return Gestures()
+    try:
+        return load_gestures(Path(settings.gestures))
+    except GesturesError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 class Controller(Initiative):
     """Speak a streamed reply sentence by sentence, one ``SYNTH_START`` at a time.
 
@@ -119,7 +128,7 @@ class Controller(Initiative):
         super().__init__()
         self.settings = settings
         if gestures is None:
-            gestures = load_gestures(Path(settings.gestures)) if settings.gestures else Gestures()
+            gestures = _load_gestures(settings)
         self.gestures = gestures
         self.staging = Staging(settings.alias, settings.voice, gestures)
         prompt = prompt_with_tags(settings.system_prompt, gestures, settings.describe_tags)
@@ -393,7 +402,7 @@ class Controller(Initiative):
     ) -> None:
         self._emit(Disarm("synth"))
         if heard and piece is not None and piece.from_llm:
-            self._heard.append(piece.text)
+            self._heard.append(piece.remembered)
         if piece is not None and piece.after and not interrupted:
             self._send_in_turn(piece.after)  # the tags that stood alone after it
 

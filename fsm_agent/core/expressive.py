@@ -30,6 +30,8 @@ class Piece:
         voice: The voice for this piece.
         before: Host lines sent just before this piece's SYNTH_START.
         after: Host lines of tags that stand alone after this piece, sent when it is done.
+        tags: The file's tags that stand in it, as the model wrote them (``[happy]``): kept in
+            the history before the text, so that the model sees its own replies with them.
 
     """
 
@@ -38,6 +40,12 @@ class Piece:
     voice: str
     before: tuple[str, ...] = ()
     after: list[str] = field(default_factory=list)
+    tags: str = ""
+
+    @property
+    def remembered(self) -> str:
+        """What the history keeps of this piece once it has been heard."""
+        return self.tags + self.text
 
 
 class Staging:
@@ -83,6 +91,7 @@ class Staging:
             return [Piece("", from_llm, voice, lines)] if lines else []
         out = [Piece(text, from_llm, voice) for text in texts]
         out[0].before = lines
+        out[0].tags = "".join(f"[{name}]" for name in names if self.gestures.get(name))
         return out
 
     def lines_of(self, name: str) -> list[str]:

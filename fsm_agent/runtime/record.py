@@ -106,7 +106,7 @@ class Recorder:
     def meta(self, mode: str, settings: Settings) -> None:
         """Record which program and settings made this file (the first entry)."""
         kept = {name: getattr(settings, name) for name in REPLAY_SETTINGS}
-        kept = {k: str(v) if isinstance(v, Path) else v for k, v in kept.items()}
+        kept = {k: str(v.resolve()) if isinstance(v, Path) else v for k, v in kept.items()}
         self.write("meta", f"fsm-agent {__version__} {mode}", settings=kept)
 
     def next_stream(self) -> int:
