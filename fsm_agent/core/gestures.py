@@ -34,6 +34,8 @@ __all__ = [
     "FORBIDDEN_TYPES",
     "THINKING",
     "Gesture",
+    "check_line",
+    "forbidden",
     "Gestures",
     "GesturesError",
     "load_gestures",
@@ -234,7 +236,7 @@ def parse_gestures(data: Mapping[str, Any], source: str = "gestures") -> Gesture
             key,
             _text(spec.get("describe", ""), f"{where}: describe"),
             _voice(spec.get("voice"), where),
-            tuple(_line(line, where) for line in _list(spec.get("send", []), where)),
+            tuple(check_line(line, where) for line in _list(spec.get("send", []), where)),
         )
     return Gestures(out)
 
@@ -264,8 +266,19 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
-def _line(line: Any, where: str) -> str:
-    """Check one host line of ``send`` and return it."""
+def check_line(line: Any, where: str) -> str:
+    """Check one host line a content author asks fsm-agent to send, and return it stripped.
+
+    For the ``send`` lines of a gestures file, and any other configured host message.
+
+    Args:
+        line: The line, with ``{alias}`` and ``{voice}`` still to fill in.
+        where: Names the setting or entry in the error message.
+
+    Raises:
+        GesturesError: If the line is not one safe host message (one line).
+
+    """
     if not isinstance(line, str) or not line.strip():
         raise GesturesError(f"{where}: each line of send must be a non-empty string")
     line = line.strip()
