@@ -26,6 +26,7 @@ from fsm_agent.core.events import (
     Event,
     HostReady,
     Send,
+    SpeechStart,
     StartStream,
     StreamEnd,
     StreamError,
@@ -70,6 +71,8 @@ class Step:
     """A ``SYNTH_EVENT_STOP`` that ends our outstanding sentence."""
     first_ready: bool = False
     """The host's first sign of being ready (see ``fsm_agent.core.initiative``)."""
+    user_speaking: bool = False
+    """The user began to speak (``RECOG_EVENT_START``) and no utterance has come since."""
 
 
 def _step(data: EventData) -> Step:
@@ -204,6 +207,10 @@ class Controller(Initiative):
                 self._take_ready(step)
             case Utterance():
                 self._user_spoke()
+            case SpeechStart():
+                self._user_speaks()
+            case Deadline(kind="idle_talk"):
+                self._take_silence(step)
             case SynthStopped():
                 piece = self._speech.stopped()
                 if piece is not None:

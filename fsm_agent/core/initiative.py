@@ -11,9 +11,10 @@ the runtime like every other deadline.
   after enabling its plugins at start, or ``MODEL_EVENT_ADD`` for our model), unless the user has
   spoken first.
 - Idle talk: after ``idle_after`` seconds with nothing said, the model is asked for a remark
-  with ``idle_prompt``; at most ``idle_max`` in a row until the user speaks again. The remark is
-  a turn like any other: spoken sentence by sentence, interrupted by the user, and kept in the
-  history with the prompt as its user side.
+  with ``idle_prompt``; at most ``idle_max`` in a row until the user speaks again; never while
+  the user is speaking (a start of speech with no utterance after it puts the remark off). The
+  remark is a turn like any other: spoken sentence by sentence, interrupted by the user, and
+  kept in the history with the prompt as its user side.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Initiative:
     def __init__(self) -> None:
         self._ready = False  # the host has shown it is ready
         self._remarks = 0  # remarks in a row since the user last spoke
+        self._speaking = False  # RECOG_EVENT_START, and no utterance since
 
     def _emit(self, command: Command) -> None:
         raise NotImplementedError
@@ -80,6 +82,18 @@ class Initiative:
 
     def _user_spoke(self) -> None:
         self._remarks = 0
+        self._speaking = False
+
+    def _user_speaks(self) -> None:
+        self._speaking = True
+
+    def _take_silence(self, step: Any) -> None:
+        """The idle deadline passed: note whether the user was still speaking.
+
+        A start of speech with no utterance after it (still speaking, or speech the recognizer
+        rejected) puts the remark off once, by another ``idle_after``.
+        """
+        step.user_speaking, self._speaking = self._speaking, False
 
     # ---- conditions -------------------------------------------------------------------------
 
@@ -94,6 +108,10 @@ class Initiative:
     def greeting_asks(self, data: EventData) -> bool:
         """The greeting is a prompt for the model (``greeting_prompt``)."""
         return bool(self.settings.greeting_prompt.strip())
+
+    def user_speaking(self, data: EventData) -> bool:
+        """The user began to speak and has not finished (no utterance since)."""
+        return bool(data.args[0].user_speaking)
 
     def idle_talk_left(self, data: EventData) -> bool:
         """Idle talk is on and has not said ``idle_max`` remarks in a row."""

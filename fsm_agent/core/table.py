@@ -113,6 +113,7 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("host_ready",      "Idle",       "Draining",   "greeting_due and has_pending",     "speak_next"),
     Row("host_ready",      "Idle",       "Generating", "greeting_due and greeting_asks",   "ask_greeting"),
     Row("host_ready",      "Idle",       None,         "first_ready",                      "arm_idle_talk"),
+    Row("idle_talk_deadline", "Idle",    None,         "user_speaking",                    "arm_idle_talk"),
     Row("idle_talk_deadline", "Idle",    "Generating", "idle_talk_left",                   "start_idle_talk"),
     Row("speech_start",    "Idle",       None,         "idle_talk_left",                   "arm_idle_talk"),
     # -- events that change nothing where they come: written out, so that the table is total --
