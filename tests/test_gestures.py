@@ -182,3 +182,17 @@ def test_the_example_file_loads_and_the_readme_shows_it() -> None:
     assert g.lines(THINKING, "0", "mei_voice_normal")
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert path.read_text(encoding="utf-8").rstrip() in readme
+
+
+def test_the_controller_prints_nothing_off_the_allow_list(caplog: pytest.LogCaptureFixture) -> None:
+    from fsm_agent.core.controller import Controller
+    from fsm_agent.core.events import Send
+    from fsm_agent.core.settings import Settings
+
+    controller = Controller(Settings(), gestures=gestures())
+    assert controller.allowed_types == gestures().allowed_types()
+    controller._out = []
+    controller._emit(Send("EXECUTE|calc.exe"))
+    controller._emit(Send("MOTION_ADD|0|a|b.vmd|PART|ONCE"))
+    assert controller._out == [Send("MOTION_ADD|0|a|b.vmd|PART|ONCE")]
+    assert "not sent" in caplog.text

@@ -9,6 +9,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from fsm_agent.core.gestures import load_gestures
 from fsm_agent.core.settings import SETTING_NAMES, ConfigError, Settings, validate
 
 _PROMPT_KEYS = ("system_prompt", "prompt_file")
@@ -120,7 +121,10 @@ def load_settings(
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     values = {name: _coerce(name, value) for name, value in merged.items()}
-    return validate(replace(Settings(), **values))
+    settings = validate(replace(Settings(), **values))
+    if settings.gestures is not None:
+        load_gestures(settings.gestures)  # a file that cannot work is refused at start
+    return settings
 
 
 def _merge(sources: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

@@ -36,10 +36,10 @@ from fsm_agent.core.events import (
     Utterance,
 )
 from fsm_agent.core.expressive import Piece, Staging
-from fsm_agent.core.gestures import Gestures, GesturesError, load_gestures, prompt_with_tags
+from fsm_agent.core.gestures import Gestures, load_gestures, prompt_with_tags
 from fsm_agent.core.history import History
 from fsm_agent.core.initiative import Initiative
-from fsm_agent.core.settings import ConfigError, Settings
+from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
 from fsm_agent.text.cleanup import SpeechCleaner
@@ -91,15 +91,6 @@ def _cut(text: str, room: int) -> str:
     return head
 
 
-def _load_gestures(settings: Settings) -> Gestures:
-    if not settings.gestures:
-        return Gestures()
-    try:
-        return load_gestures(Path(settings.gestures))
-    except GesturesError as exc:
-        raise ConfigError(str(exc)) from None
-
-
 class Controller(Initiative):
     """Speak a streamed reply sentence by sentence, one ``SYNTH_START`` at a time.
 
@@ -117,6 +108,9 @@ class Controller(Initiative):
         history: The committed conversation.
         gen: The number of the current generation (the LLM request of the current turn).
         machine: The ``transitions`` machine.
+        gestures: What the reply's tags do (empty without a gestures file).
+        allowed_types: The only message types the controller prints: ``SYNTH_START``,
+            ``SYNTH_STOP`` and those of the gestures file (the allow-list).
 
     """
 
@@ -131,9 +125,10 @@ class Controller(Initiative):
         super().__init__()
         self.settings = settings
         if gestures is None:
-            gestures = _load_gestures(settings)
+            gestures = load_gestures(Path(settings.gestures)) if settings.gestures else Gestures()
         self.gestures = gestures
         self.staging = Staging(settings.alias, settings.voice, gestures)
+        self.allowed_types = gestures.allowed_types()
         prompt = prompt_with_tags(settings.system_prompt, gestures, settings.describe_tags)
         self.history = history or History(prompt, settings.history_turns, settings.history_tokens)
         self.gen = 0
@@ -351,6 +346,9 @@ class Controller(Initiative):
         self._cleaner.reset()
 
     def _emit(self, command: Command) -> None:
+        if isinstance(command, Send) and command.line.split("|", 1)[0] not in self.allowed_types:
+            log.error("not sent (its type is not on the allow-list): %s", command.line[:80])
+            return
         self._out.append(command)
 
     def _queue(self, sentences: list[Said], *, from_llm: bool = True) -> None:

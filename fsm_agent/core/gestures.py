@@ -28,6 +28,7 @@ from typing import Any
 import regex
 
 from fsm_agent.core.protocol import MAX_LINE_BYTES, sanitize_field
+from fsm_agent.core.settings import ConfigError
 from fsm_agent.text.tags import MAX_TAG_NAME, TAG_NAME, tag_key
 
 __all__ = [
@@ -88,7 +89,7 @@ _PROMPT_HEAD = (
 )
 
 
-class GesturesError(ValueError):
+class GesturesError(ConfigError):
     """The gestures file cannot be used; the message says where and why, in one line."""
 
 

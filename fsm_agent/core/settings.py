@@ -267,19 +267,12 @@ def validate(s: Settings) -> Settings:
 
 
 def _check_expressive(s: Settings) -> None:
-    """Check the gestures file, the greeting and idle talk (see ``fsm_agent.core.gestures``)."""
-    from fsm_agent.core.gestures import GesturesError, load_gestures
-
+    """Check the greeting and idle talk (the gestures file is read by ``config.load``)."""
     if s.describe_tags not in DESCRIBE_TAGS_CHOICES:
         raise ConfigError(
             f"describe_tags must be one of {', '.join(DESCRIBE_TAGS_CHOICES)}, "
             f"not {s.describe_tags!r}"
         )
-    if s.gestures is not None:
-        try:
-            load_gestures(s.gestures)
-        except GesturesError as exc:
-            raise ConfigError(str(exc)) from None
     if s.greeting.strip() and s.greeting_prompt.strip():
         raise ConfigError("greeting and greeting_prompt are both given; give only one of them")
     if not math.isfinite(s.idle_after) or not 0 <= s.idle_after <= MAX_SECONDS:
