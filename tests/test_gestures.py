@@ -196,3 +196,16 @@ def test_the_controller_prints_nothing_off_the_allow_list(caplog: pytest.LogCapt
     controller._emit(Send("MOTION_ADD|0|a|b.vmd|PART|ONCE"))
     assert controller._out == [Send("MOTION_ADD|0|a|b.vmd|PART|ONCE")]
     assert "not sent" in caplog.text
+
+
+def test_the_tags_are_added_once_also_to_a_history_given_to_the_controller() -> None:
+    from fsm_agent.core.controller import Controller
+    from fsm_agent.core.history import History
+    from fsm_agent.core.settings import Settings
+
+    once = prompt_with_tags("You are Mei.", gestures(), "always")
+    assert prompt_with_tags(once, gestures(), "always") == once
+    history = History("You are Mei.")
+    controller = Controller(Settings(describe_tags="always"), history, gestures())
+    assert controller.history.system_prompt == once
+    assert Controller(Settings(), history, gestures()).history.system_prompt == once

@@ -129,8 +129,12 @@ class Controller(Initiative):
         self.gestures = gestures
         self.staging = Staging(settings.alias, settings.voice, gestures)
         self.allowed_types = gestures.allowed_types()
-        prompt = prompt_with_tags(settings.system_prompt, gestures, settings.describe_tags)
-        self.history = history or History(prompt, settings.history_turns, settings.history_tokens)
+        self.history = history or History(
+            settings.system_prompt, settings.history_turns, settings.history_tokens
+        )
+        self.history.system_prompt = prompt_with_tags(
+            self.history.system_prompt, gestures, settings.describe_tags
+        )
         self.gen = 0
         self._out: list[Command] = []
         self._user = ""

@@ -167,7 +167,7 @@ def prompt_with_tags(prompt: str, gestures: Gestures, mode: str = "auto") -> str
             unless the prompt already names every listed tag as ``[name]``.
 
     Returns:
-        The prompt to send.
+        The prompt to send (the same prompt again gives the same result).
 
     """
     offered = gestures.described()
@@ -178,7 +178,10 @@ def prompt_with_tags(prompt: str, gestures: Gestures, mode: str = "auto") -> str
         return prompt
     lines = [_PROMPT_HEAD.format(example=f"[{offered[0].name}]")]
     lines += [f"[{g.name}]: {g.describe}" for g in offered]
-    return "\n\n".join(part for part in (prompt.strip(), "\n".join(lines)) if part)
+    block = "\n".join(lines)
+    if block in prompt:
+        return prompt  # added already (a history kept from before)
+    return "\n\n".join(part for part in (prompt.strip(), block) if part)
 
 
 def load_gestures(path: Path) -> Gestures:
