@@ -40,8 +40,13 @@ GREETING_CUE = "(The user has just arrived.)"
 class Initiative:
     """The greeting and idle talk: the part of the Controller that speaks without being asked.
 
-    The Controller provides ``settings``, ``gen``, ``_emit`` and ``_start``; the prepare step
-    calls :meth:`_take_ready` for ``host_ready`` and :meth:`_user_spoke` for an utterance.
+    The Controller provides ``settings``, ``gen``, ``_emit``, ``_start`` (a new turn with a
+    request), ``_begin`` (a new reply, no request) and ``_queue``. Its prepare step calls
+    :meth:`_take_ready` for ``host_ready``, :meth:`_user_spoke` for an utterance,
+    :meth:`_user_speaks` for a start of speech and :meth:`_take_silence` for the ``idle_talk``
+    deadline; its ``_begin`` calls :meth:`_quiet_idle_talk` and its turn end
+    :meth:`_arm_idle_talk`. The per-event facts go on the event's ``Step`` (``first_ready``,
+    ``user_speaking``), which the conditions read.
     """
 
     settings: Settings
