@@ -125,9 +125,10 @@ def test_idle_talk_remarks_at_most_idle_max_then_waits_for_the_user(server: Fake
     assert second == [("user", IDLE_PROMPT), ("assistant", "静かですね。"), ("user", IDLE_PROMPT)]
     host.speech_start()
     host.say("うん")
-    # The user spoke: after the answer, the clock runs again.
-    assert host.wait_until(lambda: len(server.requests) == 4, WAIT)
+    # The user spoke: after the answer the clock runs again, for idle_max more remarks.
+    assert host.wait_until(lambda: len(host.sim.spoken) == 5, WAIT)
+    assert host.wait_idle(quiet=1.5, timeout=WAIT)
     finish(host)
-    assert user_texts(server) == [IDLE_PROMPT, IDLE_PROMPT, "うん", IDLE_PROMPT]
+    assert user_texts(server) == [IDLE_PROMPT, IDLE_PROMPT, "うん", IDLE_PROMPT, IDLE_PROMPT]
     spoken = [s.text for s in host.sim.spoken]
-    assert spoken == ["静かですね。", "静かですね。", "よかった。", "静かですね。"]
+    assert spoken == ["静かですね。", "静かですね。", "よかった。", "静かですね。", "静かですね。"]
