@@ -31,6 +31,7 @@ from fsm_agent.core.events import (
     StreamEnd,
     StreamError,
     SynthEchoed,
+    SynthStarted,
     SynthStopped,
     TurnDone,
     Utterance,
@@ -41,16 +42,20 @@ from fsm_agent.core.history import History
 from fsm_agent.core.initiative import Initiative
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
+from fsm_agent.core.speech_time import SpeechTimer
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
+from fsm_agent.core.voices import VoiceBook
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.join import join_sentences
+from fsm_agent.text.speech_units import speech_units
 from fsm_agent.text.tags import Said, TaggedSegmenter, untag
 
 log = logging.getLogger("fsm_agent.core.controller")
 # A word longer than this is cut where the reply reaches its limit, not left out whole.
 _LONGEST_WORD = 40
 # A sentence that ends like one: a terminator, then perhaps closing quotes or brackets.
-_COMPLETE = regex.compile(r"[。！？!?.…．｡][\p{Pe}\p{Pf}\p{Po}\s]*$")
+# Every script's terminators (। ؟ ። too), as the rule files' sentence_terminal lists them.
+_COMPLETE = regex.compile(r"[\p{Sentence_Terminal}…][\p{Pe}\p{Pf}\p{Po}\s]*$")
 
 
 @dataclass(slots=True)
@@ -109,25 +114,26 @@ class Controller(Initiative):
         gen: The number of the current generation (the LLM request of the current turn).
         machine: The ``transitions`` machine.
         gestures: What the reply's tags do (empty without a gestures file).
+        staging: Makes a sentence's pieces; ``staging.lines_of("thinking")`` gives the lines
+            the filler sends while a model thinks.
         allowed_types: The only message types the controller prints: ``SYNTH_START``,
             ``SYNTH_STOP`` and those of the gestures file (the allow-list).
 
     """
 
     state: State
+    talks_to_mmdagent: bool = True
+    """The lines go to MMDAgent-EX, whose Open JTalk voices get their ASCII widened (False for
+    a terminal chat, whose text is read by a person and a local speech program)."""
 
     def __init__(
-        self,
-        settings: Settings,
-        history: History | None = None,
-        gestures: Gestures | None = None,
+        self, settings: Settings, history: History | None = None, gestures: Gestures | None = None
     ) -> None:
         super().__init__()
         self.settings = settings
         if gestures is None:
             gestures = load_gestures(Path(settings.gestures)) if settings.gestures else Gestures()
         self.gestures = gestures
-        self.staging = Staging(settings.alias, settings.voice, gestures)
         self.allowed_types = gestures.allowed_types()
         self.history = history or History(
             settings.system_prompt, settings.history_turns, settings.history_tokens
@@ -143,6 +149,11 @@ class Controller(Initiative):
         self._pending: deque[Piece] = deque()
         self._heard: list[str] = []
         self._speech: SpeechTracker[Piece] = SpeechTracker()
+        self._voices = VoiceBook(settings.voice, settings.voices, settings.voice_engines)
+        self.staging = Staging(settings.alias, self._voices, gestures, widen=self.talks_to_mmdagent)
+        self._timer = SpeechTimer(
+            settings.synth_timeout, settings.synth_seconds_per_char, settings.synth_speed
+        )
         self._failed = False
         self._held: list[str] = []
         self._segmenter = TaggedSegmenter(settings.lang)
@@ -202,18 +213,16 @@ class Controller(Initiative):
             case Deadline(kind="synth"):
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
                 self._done_speaking(*self._speech.abandon())
-            case HostReady():
-                self._take_ready(step)
-            case Utterance():
-                self._user_spoke()
-            case SpeechStart():
-                self._user_speaks()
-            case Deadline(kind="idle_talk"):
-                self._take_silence(step)
-            case SynthStopped():
+            case HostReady() | Utterance() | SpeechStart() | Deadline(kind="idle_talk"):
+                self._take_initiative(step)
+            case SynthStopped(at=at):
+                started_at = self._speech.started_at
                 piece = self._speech.stopped()
                 if piece is not None:
                     step.ours = True
+                    if at is not None and started_at is not None:
+                        engine = self._voices.engine(piece.voice)
+                        self._timer.heard(piece.line, piece.voice, engine, at - started_at)
                     self._done_speaking(piece, heard=True)
 
     def _take_chunk(self, text: str, step: Step) -> None:
@@ -280,7 +289,7 @@ class Controller(Initiative):
         """Stop our speech and the stream; keep in the history what the user heard."""
         if self._speech.outstanding is not None:
             self._emit(Send(protocol.synth_stop(self.settings.alias)))
-            self._done_speaking(*self._speech.abandon(), interrupted=True)
+            self._done_speaking(*self._speech.abandon(), cut=True)
         if data.transition is not None and data.transition.source in OPEN:
             self._emit(CancelStream(self.gen))
             self._emit(Disarm("stream"))
@@ -300,18 +309,17 @@ class Controller(Initiative):
         self._emit(Disarm("stream"))
 
     def speak_next(self, data: EventData) -> None:
-        """Send the next queued sentence and arm its deadline."""
+        """Send the next queued sentence and arm the wait for its START."""
         piece = self._pending.popleft()
         for before in piece.before:
             self._emit(Send(before))
-        line = protocol.synth_start(self.settings.alias, piece.voice, piece.text)
+        line = protocol.synth_start(self.settings.alias, piece.voice, piece.line)
         self._speech.sent(piece, line.split("|", 3)[3])
         log.info("say: %s", piece.text)
         self._emit(Send(line, sentence=True))
-        seconds = self.settings.synth_timeout + self.settings.synth_seconds_per_char * len(
-            piece.text
-        )
-        self._emit(Arm("synth", seconds))
+        # The host answers with SYNTH_EVENT_START within milliseconds; none by synth_timeout
+        # means none is coming (unknown voice, synthesizer off). Its START re-arms the wait.
+        self._emit(Arm("synth", self.settings.synth_timeout))
 
     def finish_turn(self, data: EventData) -> None:
         """The reply is over: commit what was heard."""
@@ -320,8 +328,18 @@ class Controller(Initiative):
         self._end_turn(outcome)
 
     def track_start(self, data: EventData) -> None:
-        """A SYNTH_EVENT_START for our alias: credit it to the sentence it belongs to."""
-        self._speech.started()
+        """A SYNTH_EVENT_START for our alias: credit it to the sentence it belongs to.
+
+        If that is the outstanding one, wait for its STOP as long as its speech is expected to
+        take (``fsm_agent.core.speech_time``).
+        """
+        event = _step(data).event
+        assert isinstance(event, SynthStarted)
+        if self._speech.started(event.at):
+            piece = self._speech.outstanding
+            assert piece is not None
+            engine = self._voices.engine(piece.voice)
+            self._emit(Arm("synth", self._timer.deadline(piece.line, piece.voice, engine)))
 
     def track_echo(self, data: EventData) -> None:
         """Our SYNTH_START came back: older sentences will never start."""
@@ -357,32 +375,26 @@ class Controller(Initiative):
 
     def _queue(self, sentences: list[Said], *, from_llm: bool = True) -> None:
         for said in sentences:
+            # A sentence too long for one lip-sync string is spoken in units, cut at its
+            # soft breaks (the segmenter itself keeps sentences whole).
             spoken = self._cleaner.clean(said.text) if said.text else ""
-            for piece in self.staging.pieces(said, spoken, from_llm=from_llm):
-                if piece.text:
-                    self._pending.append(piece)
-                else:
-                    self._send_in_turn(piece.before)
+            units = speech_units(spoken, self.settings.lang) if spoken else []
+            self._stage(said.tags, units, from_llm=from_llm)
+
+    def _stage(self, tags: tuple[str, ...], units: list[str], *, from_llm: bool) -> None:
+        """Queue a sentence's pieces (voice, widening and gesture lines from ``staging``)."""
+        pieces, lines = self.staging.pieces(tags, units, from_llm=from_llm)
+        self._pending.extend(pieces)
+        if not pieces:
+            self._send_in_turn(lines)
 
     def _send_in_turn(self, lines: tuple[str, ...] | list[str]) -> None:
         """Send gesture lines that stand alone once all that comes before them is said."""
-        outstanding = self._speech.outstanding
-        if self._pending:
-            self._pending[-1].after.extend(lines)
-        elif outstanding is not None:
-            outstanding.after.extend(lines)
-        else:
-            for line in lines:
-                self._emit(Send(line))
-
-    def gesture_lines(self, name: str) -> list[str]:
-        """The host lines of tag ``name`` (e.g. ``thinking``, for the filler), filled in.
-
-        Returns:
-            The lines, or none when the gestures file does not define the tag.
-
-        """
-        return self.staging.lines_of(name)
+        last = self._pending[-1] if self._pending else self._speech.outstanding
+        if last is not None:
+            last.after.extend(lines)
+        for line in lines if last is None else ():
+            self._emit(Send(line))
 
     def _close_stream(self, *, cancel: bool) -> None:
         """Close the stream; called from the prepare step, in the state the event came in."""
@@ -403,16 +415,14 @@ class Controller(Initiative):
         self._queue([s for s in self._segmenter.flush() if not s.text or _COMPLETE.search(s.text)])
         nothing_said = not self._heard and self._speech.outstanding is None and not self._pending
         if nothing_said and self.settings.error_reply:
-            s = self.settings
-            self._queue([untag(s.error_reply)], from_llm=False)
+            said = untag(self.settings.error_reply)
+            self._stage(said.tags, [said.text], from_llm=False)
 
-    def _done_speaking(
-        self, piece: Piece | None, heard: bool, *, interrupted: bool = False
-    ) -> None:
+    def _done_speaking(self, piece: Piece | None, heard: bool, *, cut: bool = False) -> None:
         self._emit(Disarm("synth"))
         if heard and piece is not None and piece.from_llm:
             self._heard.append(piece.remembered)
-        if piece is not None and piece.after and not interrupted:
+        if piece is not None and piece.after and not cut:
             self._send_in_turn(piece.after)  # the tags that stood alone after it
 
     def _end_turn(self, outcome: str) -> None:

@@ -3,7 +3,8 @@
 A reply's sentences come from ``fsm_agent.text.tags.TaggedSegmenter`` with the tags that stand
 in them. :class:`Staging` turns each into the pieces the controller speaks one at a time: the
 tags' host lines go out just before the SYNTH_START of the sentence's first piece, and the
-sentence is spoken with the voice of its (last) tag that has one. A tag the gestures file does
+sentence is spoken with the voice of its (last) tag that has one, else with the voice of its
+language (``voices``). A tag the gestures file does
 not define is left out. Tags with no speakable text after them stand alone: their lines go out
 as soon as everything before them has been said.
 """
@@ -15,19 +16,20 @@ from dataclasses import dataclass, field
 
 from fsm_agent.core import protocol
 from fsm_agent.core.gestures import Gestures
-from fsm_agent.text.tags import Said
+from fsm_agent.core.voices import VoiceBook, widen_ascii
 
 log = logging.getLogger("fsm_agent.core.expressive")
 
 
 @dataclass(slots=True)
 class Piece:
-    """One line's worth of speech, or gesture lines alone (``text`` empty).
+    """One line's worth of speech.
 
     Attributes:
-        text: What to say (fits one SYNTH_START line), or "" for gesture lines standing alone.
+        text: What to say, as the LLM said it (cleaned): what the history keeps.
         from_llm: Kept in the history once heard (the error reply is not).
         voice: The voice for this piece.
+        line: The text as sent: widened for an Open JTalk voice.
         before: Host lines sent just before this piece's SYNTH_START.
         after: Host lines of tags that stand alone after this piece, sent when it is done.
         tags: The file's tags that stand in it, as the model wrote them (``[happy]``): kept in
@@ -38,6 +40,7 @@ class Piece:
     text: str
     from_llm: bool
     voice: str
+    line: str
     before: tuple[str, ...] = ()
     after: list[str] = field(default_factory=list)
     tags: str = ""
@@ -49,55 +52,76 @@ class Piece:
 
 
 class Staging:
-    """Turn tagged sentences into pieces, with the gestures file's voices and lines.
+    """Turn a sentence and its tags into pieces, with the gestures file's voices and lines.
 
     Args:
         alias: Our model alias.
-        voice: The usual voice.
+        voices: Picks each sentence's voice (by its language) and says which voices widen.
         gestures: The tags the content defines (empty: every tag is left out).
+        widen: Widen ASCII for Open JTalk voices (False when a person reads the lines).
 
     """
 
-    def __init__(self, alias: str, voice: str, gestures: Gestures) -> None:
+    def __init__(
+        self, alias: str, voices: VoiceBook, gestures: Gestures, *, widen: bool = True
+    ) -> None:
         self.alias = alias
-        self.voice = voice
+        self.voices = voices
         self.gestures = gestures
+        self.widen = widen
 
-    def pieces(self, said: Said, spoken: str, *, from_llm: bool = True) -> list[Piece]:
-        """The pieces of one sentence.
+    def pieces(
+        self, tags: tuple[str, ...], units: list[str], *, from_llm: bool = True
+    ) -> tuple[list[Piece], tuple[str, ...]]:
+        """The pieces of one sentence, and its tags' host lines.
+
+        The lines go before the first piece (set on it here); with no piece (nothing speakable)
+        they stand alone, and the caller sends them in turn.
 
         Args:
-            said: The sentence as segmented, with its tags.
-            spoken: Its speakable form (after the speech cleaner); may be empty.
+            tags: The names of the tags that stand in the sentence, in order.
+            units: The sentence's speech units (see ``fsm_agent.text.speech_units``); may be
+                empty.
             from_llm: Whether what is heard of it goes into the history.
 
         Returns:
-            Pieces to speak in order; or one text-less piece with the lines of tags that stand
-            alone; or none.
+            The pieces to speak in order, and the host lines.
 
         """
-        names = list(dict.fromkeys(said.tags))  # the same tag twice in a sentence acts once
+        names = list(dict.fromkeys(tags))  # the same tag twice in a sentence acts once
+        known = [name for name in names if self.gestures.get(name) is not None]
         for name in names:
-            if self.gestures.get(name) is None:
+            if name not in known:
                 log.debug("tag [%s] is not in the gestures file; left out", name)
-        voice = self.voice
-        for name in names:
-            voice = self.gestures.voice(name) or voice
+        tagged = next((v for v in map(self.gestures.voice, reversed(known)) if v), None)
+        voice = tagged or (self.voices.voice_for(units[0]) if units else self.voices.default)
         lines = tuple(
-            line for name in names for line in self.gestures.lines(name, self.alias, voice)
+            line for name in known for line in self.gestures.lines(name, self.alias, voice)
         )
-        texts = protocol.speakable_pieces(self.alias, voice, spoken) if spoken else []
-        if not texts:
-            return [Piece("", from_llm, voice, lines)] if lines else []
-        out = [Piece(text, from_llm, voice) for text in texts]
-        out[0].before = lines
-        out[0].tags = "".join(f"[{name}]" for name in names if self.gestures.get(name))
-        return out
+        out: list[Piece] = []
+        for unit in units:
+            out += self._unit(unit, tagged or self.voices.voice_for(unit), from_llm)
+        if out:
+            out[0].before = lines
+            out[0].tags = "".join(f"[{name}]" for name in known)
+        return out, lines
+
+    def _unit(self, text: str, voice: str, from_llm: bool) -> list[Piece]:
+        """``text`` in pieces that fit a line; an Open JTalk voice gets its ASCII widened.
+
+        Its plugin crashes the host on ASCII-heavy text, and reads the full-width forms the
+        same.
+        """
+        widen = self.widen and self.voices.widens(voice)
+        return [
+            Piece(piece, from_llm, voice, widen_ascii(piece) if widen else piece)
+            for piece in protocol.speakable_pieces(self.alias, voice, text, widen=widen)
+        ]
 
     def lines_of(self, name: str) -> list[str]:
         """The host lines of tag ``name``, with the tag's voice or else the usual one.
 
         The hook the filler uses for the ``thinking`` tag.
         """
-        voice = self.gestures.voice(name) or self.voice
+        voice = self.gestures.voice(name) or self.voices.default
         return self.gestures.lines(name, self.alias, voice)

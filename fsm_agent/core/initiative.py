@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from fsm_agent.core.events import Arm, Disarm
+from fsm_agent.core.events import Arm, Deadline, Disarm, HostReady, SpeechStart, Utterance
 from fsm_agent.text.tags import Said, split_tagged
 
 if TYPE_CHECKING:
@@ -42,9 +42,8 @@ class Initiative:
 
     The Controller provides ``settings``, ``gen``, ``_emit``, ``_start`` (a new turn with a
     request), ``_begin`` (a new reply, no request) and ``_queue``. Its prepare step calls
-    :meth:`_take_ready` for ``host_ready``, :meth:`_user_spoke` for an utterance,
-    :meth:`_user_speaks` for a start of speech and :meth:`_take_silence` for the ``idle_talk``
-    deadline; its ``_begin`` calls :meth:`_quiet_idle_talk` and its turn end
+    :meth:`_take_initiative` for ``host_ready``, an utterance, a start of speech and the
+    ``idle_talk`` deadline; its ``_begin`` calls :meth:`_quiet_idle_talk` and its turn end
     :meth:`_arm_idle_talk`. The per-event facts go on the event's ``Step`` (``first_ready``,
     ``user_speaking``), which the conditions read.
     """
@@ -71,6 +70,21 @@ class Initiative:
 
     # ---- the prepare step -------------------------------------------------------------------
 
+    def _take_initiative(self, step: Any) -> None:
+        """Apply an event that concerns the greeting or idle talk (the prepare step's part)."""
+        match step.event:
+            case HostReady():
+                self._take_ready(step)
+            case Utterance():
+                self._remarks = 0
+                self._speaking = False
+            case SpeechStart():
+                self._speaking = True
+            case Deadline(kind="idle_talk"):
+                # A start of speech with no utterance after it (still speaking, or speech the
+                # recognizer rejected) puts the remark off once, by another idle_after.
+                step.user_speaking, self._speaking = self._speaking, False
+
     def _take_ready(self, step: Any) -> None:
         """A sign that the host is ready: note the first, and queue a fixed greeting it brings.
 
@@ -84,21 +98,6 @@ class Initiative:
             log.info("greeting: the host is ready")
             self._begin(GREETING_CUE)
             self._queue(split_tagged(self.settings.greeting, self.settings.lang))
-
-    def _user_spoke(self) -> None:
-        self._remarks = 0
-        self._speaking = False
-
-    def _user_speaks(self) -> None:
-        self._speaking = True
-
-    def _take_silence(self, step: Any) -> None:
-        """The idle deadline passed: note whether the user was still speaking.
-
-        A start of speech with no utterance after it (still speaking, or speech the recognizer
-        rejected) puts the remark off once, by another ``idle_after``.
-        """
-        step.user_speaking, self._speaking = self._speaking, False
 
     # ---- conditions -------------------------------------------------------------------------
 

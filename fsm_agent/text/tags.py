@@ -119,12 +119,11 @@ class TaggedSegmenter:
 
     Args:
         lang: The segmenter's rule set (see ``fsm_agent.text.segmenter``).
-        max_length: The segmenter's longest sentence.
 
     """
 
-    def __init__(self, lang: str = "auto", max_length: int = 300) -> None:
-        self._segmenter = Segmenter(lang, max_length)
+    def __init__(self, lang: str = "auto") -> None:
+        self._segmenter = Segmenter(lang)
         self._scanner = TagScanner()
         self._clean = ""  # the text given to the segmenter, from _base on
         self._base = 0  # how much of it has been dropped from the front
