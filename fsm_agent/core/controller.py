@@ -150,7 +150,7 @@ class Controller(Initiative):
         self._heard: list[str] = []
         self._speech: SpeechTracker[Piece] = SpeechTracker()
         self._voices = VoiceBook(settings.voice, settings.voices, settings.voice_engines)
-        self.staging = Staging(settings.alias, self._voices, gestures, widen=self.talks_to_mmdagent)
+        self.staging = Staging(settings.alias, self._voices, gestures)
         self._timer = SpeechTimer(
             settings.synth_timeout, settings.synth_seconds_per_char, settings.synth_speed
         )
@@ -383,7 +383,8 @@ class Controller(Initiative):
 
     def _stage(self, tags: tuple[str, ...], units: list[str], *, from_llm: bool) -> None:
         """Queue a sentence's pieces (voice, widening and gesture lines from ``staging``)."""
-        pieces, lines = self.staging.pieces(tags, units, from_llm=from_llm)
+        widen = self.talks_to_mmdagent
+        pieces, lines = self.staging.pieces(tags, units, from_llm=from_llm, widen=widen)
         self._pending.extend(pieces)
         if not pieces:
             self._send_in_turn(lines)

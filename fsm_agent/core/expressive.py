@@ -58,20 +58,16 @@ class Staging:
         alias: Our model alias.
         voices: Picks each sentence's voice (by its language) and says which voices widen.
         gestures: The tags the content defines (empty: every tag is left out).
-        widen: Widen ASCII for Open JTalk voices (False when a person reads the lines).
 
     """
 
-    def __init__(
-        self, alias: str, voices: VoiceBook, gestures: Gestures, *, widen: bool = True
-    ) -> None:
+    def __init__(self, alias: str, voices: VoiceBook, gestures: Gestures) -> None:
         self.alias = alias
         self.voices = voices
         self.gestures = gestures
-        self.widen = widen
 
     def pieces(
-        self, tags: tuple[str, ...], units: list[str], *, from_llm: bool = True
+        self, tags: tuple[str, ...], units: list[str], *, from_llm: bool = True, widen: bool = True
     ) -> tuple[list[Piece], tuple[str, ...]]:
         """The pieces of one sentence, and its tags' host lines.
 
@@ -83,6 +79,7 @@ class Staging:
             units: The sentence's speech units (see ``fsm_agent.text.speech_units``); may be
                 empty.
             from_llm: Whether what is heard of it goes into the history.
+            widen: Widen ASCII for Open JTalk voices (False when a person reads the lines).
 
         Returns:
             The pieces to speak in order, and the host lines.
@@ -100,19 +97,19 @@ class Staging:
         )
         out: list[Piece] = []
         for unit in units:
-            out += self._unit(unit, tagged or self.voices.voice_for(unit), from_llm)
+            voice = tagged or self.voices.voice_for(unit)
+            out += self._unit(unit, voice, from_llm, widen and self.voices.widens(voice))
         if out:
             out[0].before = lines
             out[0].tags = "".join(f"[{name}]" for name in known)
         return out, lines
 
-    def _unit(self, text: str, voice: str, from_llm: bool) -> list[Piece]:
-        """``text`` in pieces that fit a line; an Open JTalk voice gets its ASCII widened.
+    def _unit(self, text: str, voice: str, from_llm: bool, widen: bool) -> list[Piece]:
+        """``text`` in pieces that fit a line; ``widen``: ASCII widened (an Open JTalk voice).
 
         Its plugin crashes the host on ASCII-heavy text, and reads the full-width forms the
         same.
         """
-        widen = self.widen and self.voices.widens(voice)
         return [
             Piece(piece, from_llm, voice, widen_ascii(piece) if widen else piece)
             for piece in protocol.speakable_pieces(self.alias, voice, text, widen=widen)
