@@ -26,6 +26,8 @@ A row has exactly one input:
 - ``end = true``: the current stream ends (``tokens = N``: the server's usage report).
 - ``error = "reason"``: the current stream fails.
 - ``deadline = "synth"``, ``"stream"`` or ``"idle_talk"``: that deadline passes.
+- ``summary_answer = "text"``: the answer to the last summary request (``--summarize``);
+  ``summary_error = "reason"``: that request fails.
 
 ``repeat = { text = "a", times = 5000 }`` appends a long run to a host or chunk text.
 
@@ -40,6 +42,9 @@ Expectations, checked after the row:
 - ``turn``: optional, the outcome of the turn that ended in this row: done, interrupted,
   failed or empty.
 - ``armed``: optional, the deadlines armed after the row, e.g. ``["idle_talk", "synth"]``.
+- ``summarize``: optional, whether a summary request was made in this row.
+- ``summary``: optional, the running summary after the row ("" for none).
+- ``cleared``: optional, whether the history file was told to empty itself in this row.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     CancelStream,
     Chunk,
+    ClearMemory,
     Command,
     Deadline,
     Event,
@@ -66,6 +72,9 @@ from fsm_agent.core.events import (
     StartStream,
     StreamEnd,
     StreamError,
+    Summarize,
+    SummaryDone,
+    SummaryFailed,
     TurnDone,
     event_from_message,
 )
@@ -86,8 +95,21 @@ INPUTS = (
     "error",
     "stale_error",
     "deadline",
+    "summary_answer",
+    "summary_error",
 )
-EXPECTATIONS = ("out", "state", "cancel", "history", "request", "turn", "armed")
+EXPECTATIONS = (
+    "out",
+    "state",
+    "cancel",
+    "history",
+    "request",
+    "turn",
+    "summarize",
+    "summary",
+    "cleared",
+    "armed",
+)
 MODIFIERS = ("tokens", "repeat")
 CASE_KEYS = ("name", "description", "settings", "row", "xfail", "process")
 OUTCOMES = ("done", "interrupted", "failed", "empty")
@@ -116,6 +138,9 @@ class Row:
     history: tuple[tuple[str, str], ...] | None
     request: tuple[tuple[str, str], ...] | None
     turn: str | None
+    summarize: bool | None = None
+    summary_after: str | None = None
+    cleared: bool | None = None
     armed: tuple[str, ...] | None = None
 
     def describe(self) -> str:
@@ -251,6 +276,14 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
         raise CaseFormatError(f"{where}: needs exactly one input of {INPUTS}, has {inputs}")
     kind = inputs[0]
     value = raw[kind]
+    flags = {}
+    for key in ("summarize", "cleared"):
+        if key in raw and not isinstance(raw[key], bool):
+            raise CaseFormatError(f"{where}: {key} must be true or false")
+        flags[key] = raw.get(key)
+    summary_after = raw.get("summary")
+    if summary_after is not None and not isinstance(summary_after, str):
+        raise CaseFormatError(f"{where}: summary must be a string")
     if kind in ("end", "stale_end") and value is not True:
         raise CaseFormatError(f"{where}: write {kind} = true")
     if kind == "deadline" and value not in DEADLINES:
@@ -302,6 +335,9 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
         history,
         request,
         turn,
+        flags["summarize"],
+        summary_after,
+        flags["cleared"],
         None if armed is None else tuple(sorted(armed)),
     )
 
@@ -362,6 +398,13 @@ def make_event(row: Row, controller: Controller) -> Event | None:
             return StreamError(gen - 1, row.value)
         case "deadline":
             return Deadline(row.value)
+        case "summary_answer" | "summary_error":
+            asked = controller.memory.asked
+            if asked is None:
+                raise CaseFormatError(f"row {row.number}: {row.kind} but no summary was asked for")
+            if row.kind == "summary_error":
+                return SummaryFailed(asked.job, row.value)
+            return SummaryDone(asked.job, row.value, asked.through)
     raise AssertionError(row.kind)  # pragma: no cover
 
 
@@ -453,6 +496,16 @@ def _check(
             problems.append(
                 f"request: expected {[list(p) for p in row.request]}\n         actual   {actual}"
             )
+    asked = any(isinstance(c, Summarize) for c in commands)
+    if row.summarize is not None and asked != row.summarize:
+        problems.append(f"summarize: expected {row.summarize}, actual {asked}")
+    if row.summary_after is not None and controller.history.summary != row.summary_after:
+        problems.append(
+            f"summary: expected {row.summary_after!r}, actual {controller.history.summary!r}"
+        )
+    cleared = any(isinstance(c, ClearMemory) for c in commands)
+    if row.cleared is not None and cleared != row.cleared:
+        problems.append(f"cleared: expected {row.cleared}, actual {cleared}")
     if row.turn is not None:
         outcomes = [c.outcome for c in commands if isinstance(c, TurnDone)]
         if row.turn not in outcomes:

@@ -87,10 +87,8 @@ def test_barge_in_stops_speech_and_keeps_only_what_was_heard(
     assert after[2] == "SYNTH_START|0|mei_voice_normal|" + W("どういたしまして。")
     history = [t for label, t in found if label == "history"]
     tokyo = history.index("user: Can you tell me about Tokyo in English?")
-    assert (
-        history[tokyo + 1]
-        == "AI: [nod]Sure! Tokyo is the capital of Japan, home to about 14 million people."
-    )
+    # the sentence cut off by the barge-in was not heard to its end: only the mark stays
+    assert history[tokyo + 1] == "AI: [nod]Sure! …"
     assert "cherry" not in "".join(history)
 
 

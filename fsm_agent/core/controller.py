@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 
 import regex
 from transitions import EventData, Machine
@@ -30,16 +29,19 @@ from fsm_agent.core.events import (
     StartStream,
     StreamEnd,
     StreamError,
+    SummaryDone,
+    SummaryFailed,
     SynthEchoed,
     SynthStarted,
     SynthStopped,
     TurnDone,
     Utterance,
 )
-from fsm_agent.core.expressive import Piece, Staging
-from fsm_agent.core.gestures import Gestures, load_gestures, prompt_with_tags
+from fsm_agent.core.expressive import Expressive, Piece
+from fsm_agent.core.gestures import Gestures
 from fsm_agent.core.history import History
 from fsm_agent.core.initiative import Initiative
+from fsm_agent.core.memory import Memory
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
 from fsm_agent.core.speech_time import SpeechTimer
@@ -47,8 +49,7 @@ from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
 from fsm_agent.core.voices import VoiceBook
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.join import join_sentences
-from fsm_agent.text.speech_units import speech_units
-from fsm_agent.text.tags import Said, TaggedSegmenter, untag
+from fsm_agent.text.tags import TaggedSegmenter
 
 log = logging.getLogger("fsm_agent.core.controller")
 # A word longer than this is cut where the reply reaches its limit, not left out whole.
@@ -96,7 +97,7 @@ def _cut(text: str, room: int) -> str:
     return head
 
 
-class Controller(Initiative):
+class Controller(Initiative, Expressive):
     """Speak a streamed reply sentence by sentence, one ``SYNTH_START`` at a time.
 
     The machine is ``transitions.Machine`` on this object, built from ``fsm_agent.core.table``.
@@ -111,13 +112,10 @@ class Controller(Initiative):
     Attributes:
         state: The current state name (see ``fsm_agent.core.table``).
         history: The committed conversation.
+        memory: What turns leave in it, the running summary, forgetting.
         gen: The number of the current generation (the LLM request of the current turn).
         machine: The ``transitions`` machine.
-        gestures: What the reply's tags do (empty without a gestures file).
-        staging: Makes a sentence's pieces; ``staging.lines_of("thinking")`` gives the lines
-            the filler sends while a model thinks.
-        allowed_types: The only message types the controller prints: ``SYNTH_START``,
-            ``SYNTH_STOP`` and those of the gestures file (the allow-list).
+        gestures, staging, allowed_types: See ``fsm_agent.core.expressive.Expressive``.
 
     """
 
@@ -131,16 +129,13 @@ class Controller(Initiative):
     ) -> None:
         super().__init__()
         self.settings = settings
-        if gestures is None:
-            gestures = load_gestures(Path(settings.gestures)) if settings.gestures else Gestures()
-        self.gestures = gestures
-        self.allowed_types = gestures.allowed_types()
         self.history = history or History(
-            settings.system_prompt, settings.history_turns, settings.history_tokens
+            settings.system_prompt,
+            settings.history_turns,
+            settings.history_tokens,
+            summarize=settings.summarize,
         )
-        self.history.system_prompt = prompt_with_tags(
-            self.history.system_prompt, gestures, settings.describe_tags
-        )
+        self.memory = Memory(self.history, settings)
         self.gen = 0
         self._out: list[Command] = []
         self._user = ""
@@ -150,7 +145,7 @@ class Controller(Initiative):
         self._heard: list[str] = []
         self._speech: SpeechTracker[Piece] = SpeechTracker()
         self._voices = VoiceBook(settings.voice, settings.voices, settings.voice_engines)
-        self.staging = Staging(settings.alias, self._voices, gestures)
+        self._setup_expressive(gestures)
         self._timer = SpeechTimer(
             settings.synth_timeout, settings.synth_seconds_per_char, settings.synth_speed
         )
@@ -215,6 +210,10 @@ class Controller(Initiative):
                 self._done_speaking(*self._speech.abandon())
             case HostReady() | Utterance() | SpeechStart() | Deadline(kind="idle_talk"):
                 self._take_initiative(step)
+            case SummaryDone() as done:
+                self._out.extend(self.memory.take_summary(done))
+            case SummaryFailed() as failed:
+                self.memory.summary_failed(failed)
             case SynthStopped(at=at):
                 started_at = self._speech.started_at
                 piece = self._speech.stopped()
@@ -267,6 +266,10 @@ class Controller(Initiative):
         """The start of the user's speech interrupts (``--barge-in start``)."""
         return self.settings.barge_in == "start"
 
+    def summary_due(self, data: EventData) -> bool:
+        """Turns trimmed from the history wait for the running summary (``--summarize``)."""
+        return self.memory.summary_due()
+
     # ---- actions ----------------------------------------------------------------------------
 
     def start_turn(self, data: EventData) -> None:
@@ -286,15 +289,29 @@ class Controller(Initiative):
         self.start_turn(data)
 
     def interrupt(self, data: EventData) -> None:
-        """Stop our speech and the stream; keep in the history what the user heard."""
+        """Stop our speech and the stream; keep in the history what the user heard.
+
+        The sentence cut off was not heard to its end, so it is not kept; the interruption
+        is marked instead (``barge_in_mark``).
+        """
         if self._speech.outstanding is not None:
             self._emit(Send(protocol.synth_stop(self.settings.alias)))
-            self._done_speaking(*self._speech.abandon(), cut=True)
+            piece, _started = self._speech.abandon()
+            self._done_speaking(piece, heard=False, cut=True)
         if data.transition is not None and data.transition.source in OPEN:
             self._emit(CancelStream(self.gen))
             self._emit(Disarm("stream"))
         self._pending.clear()
         self._end_turn("interrupted")
+
+    def forget_all(self, data: EventData) -> None:
+        """Forget the conversation (``FSM_AGENT_FORGET``, chat's ``/reset``), held words too."""
+        self._held.clear()
+        self._out.extend(self.memory.forget())
+
+    def start_summary(self, data: EventData) -> None:
+        """Ask for the next round of the running summary (between turns only)."""
+        self._out.extend(self.memory.start_summary())
 
     def hold_utterance(self, data: EventData) -> None:
         """``--barge-in never``: answer this utterance once the current reply is over."""
@@ -352,7 +369,8 @@ class Controller(Initiative):
     def _start(self, user: str) -> None:
         self.gen += 1
         self._begin(user)
-        self._request = tuple(self.history.messages(self._user))
+        self._out.extend(self.memory.before_turn())  # the reply never waits behind a summary
+        self._request = tuple(self.history.request(self._user))
         log.info("user: %s", self._user)
         self._emit(StartStream(self.gen, self._request))
         self._emit(Arm("stream", self.settings.stream_timeout))
@@ -373,30 +391,6 @@ class Controller(Initiative):
             return
         self._out.append(command)
 
-    def _queue(self, sentences: list[Said], *, from_llm: bool = True) -> None:
-        for said in sentences:
-            # A sentence too long for one lip-sync string is spoken in units, cut at its
-            # soft breaks (the segmenter itself keeps sentences whole).
-            spoken = self._cleaner.clean(said.text) if said.text else ""
-            units = speech_units(spoken, self.settings.lang) if spoken else []
-            self._stage(said.tags, units, from_llm=from_llm)
-
-    def _stage(self, tags: tuple[str, ...], units: list[str], *, from_llm: bool) -> None:
-        """Queue a sentence's pieces (voice, widening and gesture lines from ``staging``)."""
-        widen = self.talks_to_mmdagent
-        pieces, lines = self.staging.pieces(tags, units, from_llm=from_llm, widen=widen)
-        self._pending.extend(pieces)
-        if not pieces:
-            self._send_in_turn(lines)
-
-    def _send_in_turn(self, lines: tuple[str, ...] | list[str]) -> None:
-        """Send gesture lines that stand alone once all that comes before them is said."""
-        last = self._pending[-1] if self._pending else self._speech.outstanding
-        if last is not None:
-            last.after.extend(lines)
-        for line in lines if last is None else ():
-            self._emit(Send(line))
-
     def _close_stream(self, *, cancel: bool) -> None:
         """Close the stream; called from the prepare step, in the state the event came in."""
         if self.state in OPEN:
@@ -416,8 +410,7 @@ class Controller(Initiative):
         self._queue([s for s in self._segmenter.flush() if not s.text or _COMPLETE.search(s.text)])
         nothing_said = not self._heard and self._speech.outstanding is None and not self._pending
         if nothing_said and self.settings.error_reply:
-            said = untag(self.settings.error_reply)
-            self._stage(said.tags, [said.text], from_llm=False)
+            self._queue_error_reply()
 
     def _done_speaking(self, piece: Piece | None, heard: bool, *, cut: bool = False) -> None:
         self._emit(Disarm("synth"))
@@ -428,8 +421,8 @@ class Controller(Initiative):
 
     def _end_turn(self, outcome: str) -> None:
         heard = join_sentences(self._heard)
-        if heard:
-            self.history.commit(self._user, heard)
+        interrupted = outcome == "interrupted"
+        self._out.extend(self.memory.commit(self._user, heard, interrupted=interrupted))
         self._emit(TurnDone(self._user, heard, outcome))  # type: ignore[arg-type]
         self._arm_idle_talk()
         self._heard = []

@@ -12,11 +12,24 @@ as soon as everything before them has been said.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fsm_agent.core import protocol
-from fsm_agent.core.gestures import Gestures
+from fsm_agent.core.events import Send
+from fsm_agent.core.gestures import Gestures, load_gestures, prompt_with_tags
 from fsm_agent.core.voices import VoiceBook, widen_ascii
+from fsm_agent.text.speech_units import speech_units
+from fsm_agent.text.tags import Said, untag
+
+if TYPE_CHECKING:
+    from fsm_agent.core.events import Command
+    from fsm_agent.core.history import History
+    from fsm_agent.core.settings import Settings
+    from fsm_agent.core.speech import SpeechTracker
+    from fsm_agent.text.cleanup import SpeechCleaner
 
 log = logging.getLogger("fsm_agent.core.expressive")
 
@@ -122,3 +135,71 @@ class Staging:
         """
         voice = self.gestures.voice(name) or self.voices.default
         return self.gestures.lines(name, self.alias, voice)
+
+
+class Expressive:
+    """The Controller's speech queue: tagged sentences in, pieces with voices and gestures out.
+
+    A base of the Controller, which provides ``settings``, ``history``, ``talks_to_mmdagent``,
+    ``_voices``, ``_pending``, ``_speech``, ``_cleaner`` and ``_emit``, and calls
+    :meth:`_setup_expressive` once they exist.
+
+    Attributes:
+        gestures: What the reply's tags do (empty without a gestures file).
+        staging: Makes a sentence's pieces; ``staging.lines_of("thinking")`` gives the lines
+            the filler sends while a model thinks.
+        allowed_types: The only message types the controller prints: ``SYNTH_START``,
+            ``SYNTH_STOP`` and those of the gestures file (the allow-list).
+
+    """
+
+    settings: Settings
+    history: History
+    talks_to_mmdagent: bool
+    _voices: VoiceBook
+    _pending: deque[Piece]
+    _speech: SpeechTracker[Piece]
+    _cleaner: SpeechCleaner
+
+    def _emit(self, command: Command) -> None:
+        raise NotImplementedError
+
+    def _setup_expressive(self, gestures: Gestures | None) -> None:
+        """Read the gestures file (unless given) and tell the model its tags."""
+        s = self.settings
+        if gestures is None:
+            gestures = load_gestures(Path(s.gestures)) if s.gestures else Gestures()
+        self.gestures = gestures
+        self.allowed_types = gestures.allowed_types()
+        self.staging = Staging(s.alias, self._voices, gestures)
+        self.history.system_prompt = prompt_with_tags(
+            self.history.system_prompt, gestures, s.describe_tags
+        )
+
+    def _queue(self, sentences: list[Said], *, from_llm: bool = True) -> None:
+        for said in sentences:
+            # A sentence too long for one lip-sync string is spoken in units, cut at its
+            # soft breaks (the segmenter itself keeps sentences whole).
+            spoken = self._cleaner.clean(said.text) if said.text else ""
+            units = speech_units(spoken, self.settings.lang) if spoken else []
+            self._stage(said.tags, units, from_llm=from_llm)
+
+    def _queue_error_reply(self) -> None:
+        """Queue ``error_reply`` as it is written (no cleanup), its tags acting as in a reply."""
+        said = untag(self.settings.error_reply)
+        self._stage(said.tags, [said.text], from_llm=False)
+
+    def _stage(self, tags: tuple[str, ...], units: list[str], *, from_llm: bool) -> None:
+        widen = self.talks_to_mmdagent
+        pieces, lines = self.staging.pieces(tags, units, from_llm=from_llm, widen=widen)
+        self._pending.extend(pieces)
+        if not pieces:
+            self._send_in_turn(lines)
+
+    def _send_in_turn(self, lines: tuple[str, ...] | list[str]) -> None:
+        """Send gesture lines that stand alone once all that comes before them is said."""
+        last = self._pending[-1] if self._pending else self._speech.outstanding
+        if last is not None:
+            last.after.extend(lines)
+        for line in lines if last is None else ():
+            self._emit(Send(line))

@@ -23,7 +23,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from fsm_agent.core.events import Arm, Deadline, Disarm, HostReady, SpeechStart, Utterance
-from fsm_agent.text.tags import Said, split_tagged
+from fsm_agent.text.tags import split_tagged
 
 if TYPE_CHECKING:
     from transitions import EventData
@@ -43,9 +43,9 @@ class Initiative:
     The Controller provides ``settings``, ``gen``, ``_emit``, ``_start`` (a new turn with a
     request), ``_begin`` (a new reply, no request) and ``_queue``. Its prepare step calls
     :meth:`_take_initiative` for ``host_ready``, an utterance, a start of speech and the
-    ``idle_talk`` deadline; its ``_begin`` calls :meth:`_quiet_idle_talk` and its turn end
-    :meth:`_arm_idle_talk`. The per-event facts go on the event's ``Step`` (``first_ready``,
-    ``user_speaking``), which the conditions read.
+    ``idle_talk`` deadline (``_queue`` comes from ``Expressive``); its ``_begin`` calls
+    :meth:`_quiet_idle_talk` and its turn end :meth:`_arm_idle_talk`. The per-event facts go
+    on the event's ``Step`` (``first_ready``, ``user_speaking``), which the conditions read.
     """
 
     settings: Settings
@@ -63,9 +63,6 @@ class Initiative:
         raise NotImplementedError
 
     def _begin(self, user: str) -> None:
-        raise NotImplementedError
-
-    def _queue(self, sentences: list[Said], *, from_llm: bool = True) -> None:
         raise NotImplementedError
 
     # ---- the prepare step -------------------------------------------------------------------

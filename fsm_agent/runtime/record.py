@@ -46,6 +46,7 @@ REPLAY_SETTINGS: tuple[str, ...] = (
     "keep_emoji",
     "history_turns",
     "history_tokens",
+    "barge_in_mark",
     "system_prompt",
     "gestures",
     "describe_tags",
