@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from typing import Any
 
 from fsm_agent.core.settings import SETTING_NAMES, ConfigError, Settings, validate
 
+log = logging.getLogger("fsm_agent.config")
 _PROMPT_KEYS = ("system_prompt", "prompt_file")
 _TYPES: dict[str, str] = {f.name: str(f.type) for f in fields(Settings)}
 
@@ -188,3 +190,15 @@ def require_llm_access(settings: Settings, environ: Mapping[str, str] | None = N
             f"no API key: set {settings.api_key_env}, or give --base-url for a local server "
             "(e.g. http://localhost:11434/v1 for Ollama), or try --backend echo"
         )
+
+
+def warn_about_api_key(settings: Settings) -> None:
+    """Warn (once, at start, after logging is set up) about a key with white space or quotes.
+
+    The key is used without them (:meth:`Settings.api_key`); the warning says so, and never
+    shows the key.
+    """
+    if settings.backend != "openai":
+        return
+    for problem in settings.api_key_problems():
+        log.warning("%s", problem)

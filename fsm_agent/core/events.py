@@ -132,7 +132,8 @@ def event_from_message(msg: Message, alias: str, at: float | None = None) -> Eve
     """
     if msg.type == "RECOG_EVENT_STOP":
         text = msg.arg(0).strip()
-        return Utterance(text) if text else None
+        # nothing but broken bytes (replaced by U+FFFD) is nothing said
+        return Utterance(text) if text.replace("\ufffd", "").strip() else None
     if msg.type == "RECOG_EVENT_START":
         return SpeechStart()
     if msg.type == "SYNTH_EVENT_START" and msg.arg(0) == alias:

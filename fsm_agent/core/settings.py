@@ -177,9 +177,22 @@ class Settings:
     )
 
     def api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
-        """Return the API key from the environment, or None."""
+        """Return the API key from the environment, without what was wrapped around it, or None.
+
+        ``set OPENAI_API_KEY=sk-... `` in cmd.exe keeps the trailing space (and quotes, if
+        typed); a key file or a paste may add a line break. No key has those, and any of them
+        fails every request with a bare "Connection error.".
+        """
         env = os.environ if environ is None else environ
-        return env.get(self.api_key_env) or None
+        return clean_api_key(env.get(self.api_key_env) or "")[0] or None
+
+    def api_key_problems(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """Say what is wrong with the key as it is set (never the key itself); empty if nothing."""
+        env = os.environ if environ is None else environ
+        return [
+            f"{self.api_key_env} {problem}"
+            for problem in clean_api_key(env.get(self.api_key_env) or "")[1]
+        ]
 
     def resolved_prompt(self) -> str:
         """Return the system prompt, read from ``prompt_file`` when one is set.
@@ -197,6 +210,36 @@ class Settings:
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Settings))
+
+# White space (also the ideographic and no-break spaces), a byte order mark, a zero-width space
+# and quotes: what a shell, an editor or a paste wraps around a key.
+_KEY_WRAPPING = " \t\r\n\v\f\u00a0\u3000\ufeff\u200b\"'"
+
+
+def clean_api_key(raw: str) -> tuple[str, list[str]]:
+    """Remove what is wrapped around an API key, and say what is wrong with it.
+
+    Args:
+        raw: The value of the key's environment variable.
+
+    Returns:
+        The key without surrounding white space and quotes, and the problems found (phrases
+        that follow the variable's name; they never contain the key).
+
+    """
+    key = raw.strip(_KEY_WRAPPING)
+    problems: list[str] = []
+    if key != raw:
+        problems.append(
+            "has white space or quotes around the key (as `set NAME=value ` in cmd.exe "
+            "gives); they were removed"
+        )
+    if any(not ch.isascii() or not ch.isprintable() or ch.isspace() for ch in key):
+        problems.append(
+            "has white space, control or non-ASCII characters inside the key: no API key "
+            "has those, so every request will fail; check the variable"
+        )
+    return key, problems
 
 
 def validate(s: Settings) -> Settings:

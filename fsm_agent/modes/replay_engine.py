@@ -29,6 +29,7 @@ from fsm_agent.core.settings import Settings
 from fsm_agent.modes.replay_transcript import RecordedStream
 from fsm_agent.runtime.interpreter import Effects, Interpreter
 from fsm_agent.runtime.record import Recorder
+from fsm_agent.runtime.worker import slices
 
 __all__ = ["Emit", "Replayer", "ReplySource"]
 
@@ -164,7 +165,8 @@ class Replayer(Effects):
             user = last_user_text(messages)
             self.recorder.write("open", user, stream=number)
         for offset, piece in stream.pieces:
-            self._schedule(self.now + offset, Chunk(gen, piece))
+            for part in slices(piece):  # as the runtime hands a piece over
+                self._schedule(self.now + offset, Chunk(gen, part))
         if stream.end is not None:
             offset, end = stream.end
             if isinstance(end, StreamEnd):
