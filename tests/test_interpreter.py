@@ -23,6 +23,7 @@ from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.interpreter import Effects, Interpreter, TurnTimes
 from fsm_agent.runtime.loop import Runtime
 
+# English text with the English voice (a Japanese, Open JTalk, voice would get it widened)
 SETTINGS = replace(
     Settings(),
     voice="slt_voice_normal",
