@@ -326,7 +326,7 @@ class Controller(Initiative, Expressive):
         self._emit(Disarm("stream"))
 
     def speak_next(self, data: EventData) -> None:
-        """Send the next queued sentence and arm the wait for its START."""
+        """Send the next queued sentence and arm the wait for it."""
         piece = self._pending.popleft()
         for before in piece.before:
             self._emit(Send(before))
@@ -334,9 +334,11 @@ class Controller(Initiative, Expressive):
         self._speech.sent(piece, line.split("|", 3)[3])
         log.info("say: %s", piece.text)
         self._emit(Send(line, sentence=True))
-        # The host answers with SYNTH_EVENT_START within milliseconds; none by synth_timeout
-        # means none is coming (unknown voice, synthesizer off). Its START re-arms the wait.
-        self._emit(Arm("synth", self.settings.synth_timeout))
+        # The whole wait from here, as if the START came at once: a host slow to read our line
+        # never makes us cut the sentence. Its echo then shortens the wait for the START to
+        # synth_timeout, and its START sets the wait for its STOP (track_echo, track_start).
+        engine = self._voices.engine(piece.voice)
+        self._emit(Arm("synth", self._timer.deadline(piece.line, piece.voice, engine)))
 
     def finish_turn(self, data: EventData) -> None:
         """The reply is over: commit what was heard."""
@@ -359,10 +361,15 @@ class Controller(Initiative, Expressive):
             self._emit(Arm("synth", self._timer.deadline(piece.line, piece.voice, engine)))
 
     def track_echo(self, data: EventData) -> None:
-        """Our SYNTH_START came back: older sentences will never start."""
+        """Our SYNTH_START came back: older sentences will never start.
+
+        The host sends the sentence's SYNTH_EVENT_START right after the echo, or never (an
+        unknown voice, the synthesizer off): from the echo its START gets ``synth_timeout``.
+        """
         event = _step(data).event
         assert isinstance(event, SynthEchoed)
-        self._speech.echoed(event.text)
+        if self._speech.echoed(event.text):
+            self._emit(Arm("synth", self.settings.synth_timeout))
 
     # ---- helpers ----------------------------------------------------------------------------
 
