@@ -24,7 +24,11 @@ A row has exactly one input:
 - ``stale_chunk = "text"`` / ``stale_end = true``: a chunk / the end of the previous generation.
 - ``end = true``: the current stream ends (``tokens = N``: the server's usage report).
 - ``error = "reason"``: the current stream fails.
-- ``deadline = "synth"`` or ``"stream"``: that deadline passes.
+- ``overflow = { prompt = 877, context = 256 }``: the server refused the request as too long for
+  its context (either number may be left out: the server did not say it).
+- ``progress = "accepted"`` or ``"thinking"``: the server is working (it answered the request; a
+  reasoning delta came).
+- ``deadline = "synth"``, ``"stream"``, ``"think"`` or ``"filler"``: that deadline passes.
 
 ``repeat = { text = "a", times = 5000 }`` appends a long run to a host or chunk text.
 
@@ -58,6 +62,7 @@ from fsm_agent.core.events import (
     Command,
     Deadline,
     Event,
+    Progress,
     Send,
     StartStream,
     StreamEnd,
@@ -71,7 +76,19 @@ from fsm_agent.core.table import STATES, TRANSITIONS
 
 CASES_DIR = Path(__file__).parent / "cases"
 
-INPUTS = ("host", "host_bytes", "chunk", "stale_chunk", "end", "stale_end", "error", "deadline")
+INPUTS = (
+    "host",
+    "host_bytes",
+    "chunk",
+    "stale_chunk",
+    "end",
+    "stale_end",
+    "error",
+    "overflow",
+    "progress",
+    "deadline",
+)
+DEADLINES = ("synth", "stream", "think", "filler")
 EXPECTATIONS = ("out", "state", "cancel", "history", "request", "turn")
 MODIFIERS = ("tokens", "repeat")
 CASE_KEYS = ("name", "description", "settings", "row", "xfail", "process")
@@ -236,9 +253,17 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
     value = raw[kind]
     if kind in ("end", "stale_end") and value is not True:
         raise CaseFormatError(f"{where}: write {kind} = true")
-    if kind == "deadline" and value not in ("synth", "stream"):
-        raise CaseFormatError(f'{where}: deadline is "synth" or "stream"')
-    if kind not in ("end", "stale_end") and not isinstance(value, str):
+    if kind == "deadline" and value not in DEADLINES:
+        raise CaseFormatError(f"{where}: deadline is one of {DEADLINES}")
+    if kind == "progress" and value not in ("accepted", "thinking"):
+        raise CaseFormatError(f'{where}: progress is "accepted" or "thinking"')
+    if kind == "overflow" and not (
+        isinstance(value, dict)
+        and set(value) <= {"prompt", "context"}
+        and all(isinstance(v, int) for v in value.values())
+    ):
+        raise CaseFormatError(f"{where}: overflow = {{ prompt = N, context = N }}")
+    if kind not in ("end", "stale_end", "overflow") and not isinstance(value, str):
         raise CaseFormatError(f"{where}: {kind} must be a string")
     if "repeat" in raw:
         rep = raw["repeat"]
@@ -318,6 +343,11 @@ def make_event(row: Row, controller: Controller) -> Event | None:
             return StreamEnd(gen - 1)
         case "error":
             return StreamError(gen, row.value)
+        case "overflow":
+            limits = (row.value.get("prompt"), row.value.get("context"))
+            return StreamError(gen, "the request exceeds the context", overflow=limits)
+        case "progress":
+            return Progress(gen, row.value)
         case "deadline":
             return Deadline(row.value)
     raise AssertionError(row.kind)  # pragma: no cover

@@ -23,6 +23,7 @@ from fsm_agent.core.events import (
     Deadline,
     Disarm,
     Event,
+    Progress,
     Send,
     StartStream,
     StreamEnd,
@@ -38,7 +39,9 @@ from fsm_agent.core.settings import Settings
 from fsm_agent.core.table import STATES, State, machine_transitions, pairs
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.join import join_sentences
+from fsm_agent.text.phrases import APOLOGIES, FILLERS, phrase
 from fsm_agent.text.segmenter import Segmenter
+from fsm_agent.text.think import ThinkFilter
 
 log = logging.getLogger("fsm_agent.core.controller")
 _PAIRS = pairs()
@@ -91,6 +94,13 @@ class Controller:
         self._held: list[str] = []
         self._segmenter = Segmenter(settings.lang)
         self._cleaner = SpeechCleaner(keep_emoji=settings.keep_emoji)
+        self._think = ThinkFilter()
+        self._think_prompted = settings.think_prompted  # learnt from a bare </think> if not set
+        self._words = False  # the reply's first words have come
+        self._retry = False  # a context overflow: the turn is sent again, shorter
+        self._retried = False
+        self._apology = phrase(settings.error_reply, APOLOGIES, settings.voice, settings.lang)
+        self._filler = phrase(settings.filler, FILLERS, settings.voice, settings.lang)
         Machine(
             model=self,
             states=list(STATES),
@@ -124,7 +134,7 @@ class Controller:
 
     def _take_in(self, event: Event) -> bool:
         """Apply the event's data before the table is consulted; False drops the event."""
-        stale = isinstance(event, Chunk | StreamEnd | StreamError) and (
+        stale = isinstance(event, Chunk | StreamEnd | StreamError | Progress) and (
             event.gen != self.gen or not self._stream_open
         )
         if stale:
@@ -132,8 +142,7 @@ class Controller:
             return False
         match event:
             case Chunk(text=text):
-                self._reply += text
-                self._queue(self._segmenter.feed(text))
+                self._take_text(text)
                 if len(self._reply) >= self.settings.max_reply_chars:
                     log.warning("reply reached %d characters; cut off", len(self._reply))
                     self._close_stream(cancel=True)
@@ -143,17 +152,41 @@ class Controller:
                 self._emit(Arm("stream", self.settings.stream_timeout))
             case StreamEnd(total_tokens=total):
                 self._close_stream(cancel=False)
+                self._take_text(self._think.flush())
                 self._queue(self._segmenter.flush())
                 if total:
                     self.history.calibrate(total, list(self._request), self._reply)
-            case StreamError(reason=reason):
+            case StreamError(reason=reason, overflow=overflow):
+                if overflow is not None and self._fit_context(*overflow):
+                    log.warning("the request does not fit the model's context: %s", reason)
+                    return True  # retried at once, shorter (the table's retry_turn row)
                 log.warning("the LLM request failed: %s", reason)
                 self._fail(cancel=False)
+            case Progress(stage=stage):
+                if stage == "accepted" and not self._words:
+                    # The server took the request: until the first words, silence means it is
+                    # processing the prompt, bounded by the think deadline alone.
+                    self._emit(Disarm("stream"))
+                else:
+                    self._emit(Arm("stream", self.settings.stream_timeout))
+                return False
             case Deadline(kind="stream"):
                 if not self._stream_open:
                     return False
                 log.warning("the LLM stream timed out")
                 self._fail(cancel=True)
+            case Deadline(kind="think"):
+                if not self._stream_open or self._words:
+                    return False
+                log.warning(
+                    "no reply after %g s of the server working (think_timeout)",
+                    self.settings.think_timeout,
+                )
+                self._fail(cancel=True)
+            case Deadline(kind="filler"):
+                if not self._stream_open or self._words or self._outstanding is not None:
+                    return False
+                self._fill_the_wait()
             case Deadline(kind="synth"):
                 if self._outstanding is None:
                     return False
@@ -178,6 +211,10 @@ class Controller:
         """A sentence is ready to be spoken."""
         return bool(self._pending)
 
+    def retrying(self) -> bool:
+        """The request did not fit the model's context and the history has been trimmed."""
+        return self._retry
+
     def stop_is_ours(self) -> bool:
         """The SYNTH_EVENT_STOP just received ends our outstanding sentence."""
         return self._stop_is_ours
@@ -200,13 +237,31 @@ class Controller:
         self._reply = ""
         self._heard = []
         self._failed = False
+        self._words = False
+        self._retried = False
         self._segmenter = Segmenter(self.settings.lang)
+        self._think = ThinkFilter(starts_inside=self._think_prompted)
         self._cleaner.reset()
-        self._request = tuple(self.history.messages(self._user))
         self._stream_open = True
         log.info("user: %s", self._user)
+        self._send_request()
+        if self._filler or self.settings.filler_message:
+            self._emit(Arm("filler", self.settings.filler_after))
+
+    def retry_turn(self) -> None:
+        """Send the turn again at once, with the history trimmed to the model's context."""
+        self._retry, self._retried = False, True
+        self.gen += 1
+        log.info("sending the turn again with %d earlier turns", len(self.history.turns))
+        self._send_request()
+
+    def _send_request(self) -> None:
+        self._request = tuple(self.history.messages(self._user))
         self._emit(StartStream(self.gen, self._request))
+        # Until the server answers, silence means it is gone; then, until the first words,
+        # that it is working (processing the prompt, thinking): each has its own bound.
         self._emit(Arm("stream", self.settings.stream_timeout))
+        self._emit(Arm("think", self.settings.think_timeout))
 
     def restart_turn(self) -> None:
         """Barge-in by a new utterance: stop what is going on, then answer it."""
@@ -255,6 +310,73 @@ class Controller:
     def _emit(self, command: Command) -> None:
         self._out.append(command)
 
+    def _take_text(self, text: str) -> None:
+        """Take reply text: its thinking is dropped, the rest is split into sentences."""
+        split = self._think.feed(text) if text else None
+        if split is None:
+            return
+        if split.retract:
+            self._retract_thinking()
+        visible = split.visible
+        if visible.strip() and not self._words:
+            self._words = True
+            self._emit(Disarm("think"))
+            self._emit(Disarm("filler"))
+        self._reply += visible
+        self._queue(self._segmenter.feed(visible))
+
+    def _retract_thinking(self) -> None:
+        """A bare ``</think>``: the reply so far was thinking; take back what is not yet said.
+
+        The chat template opens ``<think>`` in the prompt: from now on every reply is taken to
+        begin inside a thought.
+        """
+        if not self._think_prompted:
+            log.warning(
+                "the reply began inside <think> (the chat template opens it); from now on "
+                "replies are taken to begin with thinking (set think_prompted to skip this)"
+            )
+        self._think_prompted = True
+        self._pending = deque(p for p in self._pending if not p.from_llm)
+        if self._outstanding is not None:
+            self._outstanding.from_llm = False  # being said; never kept in the history
+        self._heard = []
+        self._reply = ""
+        self._segmenter = Segmenter(self.settings.lang)
+        self._words = False
+
+    def _fit_context(self, prompt_tokens: int | None, context_tokens: int | None) -> bool:
+        """Trim the history to the server's context; return whether to retry the turn now."""
+        if self._retried or self._reply or self.state != "Generating":
+            return False
+        self._retry = self.history.fit_context(
+            list(self._request),
+            self._user,
+            prompt_tokens,
+            context_tokens,
+            self.settings.max_tokens,
+        )
+        return self._retry
+
+    def _fill_the_wait(self) -> None:
+        """Fill a long wait for the reply: the configured host message, then the filler."""
+        for line in self._filler_lines():
+            self._emit(Send(line))
+        s = self.settings
+        for text in protocol.speakable_pieces(s.alias, s.voice, self._filler):
+            self._pending.append(_Piece(text, from_llm=False))
+
+    def _filler_lines(self) -> list[str]:
+        """The host messages sent with the filler (a thinking motion).
+
+        The hook for gestures (issue 16): a ``thinking`` tag of the gestures file is to supply
+        these lines; today they are ``filler_message``.
+        """
+        s = self.settings
+        return (
+            [protocol.host_message(s.filler_message, s.alias, s.voice)] if s.filler_message else []
+        )
+
     def _queue(self, sentences: list[str]) -> None:
         for sentence in sentences:
             spoken = self._cleaner.clean(sentence)
@@ -267,6 +389,8 @@ class Controller:
             if cancel:
                 self._emit(CancelStream(self.gen))
             self._emit(Disarm("stream"))
+            self._emit(Disarm("think"))
+            self._emit(Disarm("filler"))
 
     def _fail(self, *, cancel: bool) -> None:
         """Keep the failed stream's complete sentences, drop its unfinished tail.
@@ -278,10 +402,12 @@ class Controller:
         self._close_stream(cancel=cancel)
         self._failed = True
         self._queue([s for s in self._segmenter.flush() if _COMPLETE.search(s)])
-        nothing_said = not self._heard and self._outstanding is None and not self._pending
-        if nothing_said and self.settings.error_reply:
+        outstanding = self._outstanding is not None and self._outstanding.from_llm
+        pending = any(piece.from_llm for piece in self._pending)
+        nothing_said = not self._heard and not outstanding and not pending  # a filler is no reply
+        if nothing_said and self._apology:
             s = self.settings
-            for text in protocol.speakable_pieces(s.alias, s.voice, s.error_reply):
+            for text in protocol.speakable_pieces(s.alias, s.voice, self._apology):
                 self._pending.append(_Piece(text, from_llm=False))
 
     def _abandon(self) -> None:

@@ -108,7 +108,22 @@ class Settings:
         metavar="SEC",
     )
     stream_timeout: float = setting(
-        30.0, "LLM silence before a turn fails; at most 3600", metavar="SEC"
+        30.0,
+        "the server is gone: longest wait for its answer to a request, and longest silence "
+        "once the reply or its thinking flows; at most 3600",
+        metavar="SEC",
+    )
+    think_timeout: float = setting(
+        120.0,
+        "the server is working: longest wait for the reply's first words while it processes "
+        "the prompt or the model thinks (it answered the request, or sends reasoning); at most "
+        "3600",
+        metavar="SEC",
+    )
+    think_prompted: bool = setting(
+        False,
+        "every reply begins inside <think> (a chat template that opens it in the prompt, as "
+        "DeepSeek-R1's); learnt from the first bare </think> when not set",
     )
     max_retries: int = setting(
         1, "LLM request retries before the first token (429/5xx/connection)", metavar="N"
@@ -131,7 +146,27 @@ class Settings:
         choices=BARGE_IN_CHOICES,
     )
     error_reply: str = setting(
-        "", "spoken when a turn fails before any sentence", metavar="TEXT", shown_default="none"
+        "auto",
+        "spoken when a turn fails before any sentence: auto (a short apology in the voice's "
+        "language), a text, or none",
+        metavar="TEXT",
+    )
+    filler: str = setting(
+        "",
+        "said once when the reply's first sentence has not come after --filler-after: a text, "
+        "auto (e.g. えーと。 in the voice's language), or none",
+        metavar="TEXT",
+        shown_default="none",
+    )
+    filler_after: float = setting(
+        3.0, "seconds without a sentence before the filler; at most 3600", metavar="SEC"
+    )
+    filler_message: str = setting(
+        "",
+        "host message sent with the filler, {alias} and {voice} filled in, e.g. "
+        "MOTION_ADD|{alias}|think|motions/think.vmd|PART|ONCE (motions and captions only)",
+        metavar="LINE",
+        shown_default="none",
     )
     keep_emoji: bool = setting(False, "do not drop emoji from spoken text")
     log_file: Path | None = setting(
@@ -191,7 +226,7 @@ def validate(s: Settings) -> Settings:
         )
     if s.log_level.lower() not in LOG_LEVELS:
         raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {s.log_level!r}")
-    for name in ("synth_timeout", "stream_timeout"):
+    for name in ("synth_timeout", "stream_timeout", "think_timeout", "filler_after"):
         value = getattr(s, name)
         if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
             raise ConfigError(f"{name} must be more than 0 and at most {MAX_SECONDS:g} seconds")
@@ -211,6 +246,13 @@ def validate(s: Settings) -> Settings:
         raise ConfigError("max_reply_chars must be at least 1")
     for name in ("alias", "voice"):
         _check_alias(name, getattr(s, name))
+    if s.filler_message:
+        from fsm_agent.core.protocol import host_message
+
+        try:
+            host_message(s.filler_message, s.alias, s.voice)
+        except ValueError as exc:
+            raise ConfigError(f"filler_message: {exc}") from None
     from fsm_agent.text.segmenter import available_languages  # the rules live with the segmenter
 
     if s.lang not in available_languages():

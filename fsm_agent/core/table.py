@@ -61,18 +61,24 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("utterance",       BUSY,         "Generating", "barge_in_enabled",                "restart_turn"),
     Row("utterance",       BUSY,         None,         "not barge_in_enabled",            "hold_utterance"),
     Row("speech_start",    BUSY,         "Idle",       "barge_in_on_speech",              "interrupt"),
-    # -- the stream: a completed sentence is spoken at once -----------------------------------
+    # -- the stream: a completed sentence is spoken at once; a context overflow is sent again,
+    #    shorter; a long wait for the first words is filled (filler) and bounded (think) -------
     Row("chunk",           "Generating", "Speaking",   "has_pending",                     "speak_next"),
     Row("stream_end",      "Generating", "Draining",   "has_pending",                     "speak_next"),
     Row("stream_end",      "Generating", "Idle",       "not has_pending",                 "finish_turn"),
+    Row("stream_error",    "Generating", None,         "retrying",                        "retry_turn"),
     Row("stream_error",    "Generating", "Draining",   "has_pending",                     "speak_next"),
     Row("stream_error",    "Generating", "Idle",       "not has_pending",                 "finish_turn"),
     Row("stream_deadline", "Generating", "Draining",   "has_pending",                     "speak_next"),
     Row("stream_deadline", "Generating", "Idle",       "not has_pending",                 "finish_turn"),
+    Row("think_deadline",  "Generating", "Draining",   "has_pending",                     "speak_next"),
+    Row("think_deadline",  "Generating", "Idle",       "not has_pending",                 "finish_turn"),
+    Row("filler_deadline", "Generating", "Speaking",   "has_pending",                     "speak_next"),
     Row("chunk",           "Speaking",   None),  # its sentences wait for the STOP
     Row("stream_end",      "Speaking",   "Draining"),
     Row("stream_error",    "Speaking",   "Draining"),
     Row("stream_deadline", "Speaking",   "Draining"),
+    Row("think_deadline",  "Speaking",   "Draining"),  # while the filler is said
     # -- speech: the next sentence only after the previous one's STOP (or its deadline) -------
     Row("synth_stopped",   "Speaking",   None,         "stop_is_ours and has_pending",    "speak_next"),
     Row("synth_stopped",   "Speaking",   "Generating", "stop_is_ours and not has_pending"),
