@@ -130,7 +130,9 @@ class History:
             budget = round(estimated * self._scale) // 2 - user
         before = len(self.turns)
         self.max_tokens = max(0, min(self.max_tokens, budget))
-        self.trim()
+        # Unlike trim(), down to no turn at all: a request that does not fit is never answered.
+        while self.turns and self.tokens() > self.max_tokens:
+            del self.turns[0]
         return len(self.turns) < before
 
     def tokens(self) -> int:

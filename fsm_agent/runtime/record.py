@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fsm_agent import __version__
-from fsm_agent.core.backend import Backend, Messages, ReplyStream, last_user_text
+from fsm_agent.core.backend import Backend, Messages, ReplyStream, Signal, last_user_text
 from fsm_agent.core.settings import ConfigError, Settings
 from fsm_agent.runtime.logs import describe_error
 
@@ -162,10 +162,11 @@ class _RecordedStream:
     def total_tokens(self) -> int | None:
         return self._stream.total_tokens
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | Signal]:
         try:
             for piece in self._stream:
-                self._recorder.write("chunk", piece, stream=self._number)
+                if isinstance(piece, str):  # a Signal is no text: replay does without it
+                    self._recorder.write("chunk", piece, stream=self._number)
                 yield piece
         except Exception as exc:
             self._recorder.write("error", describe_error(exc), stream=self._number)
