@@ -111,9 +111,26 @@ class Dialect:
             return None
         choices: list[Any] = [{"index": 0, "delta": {}}] if self.name == "litellm" else []
         obj = self._top(m, choices)
-        obj["usage"] = use
+        obj["usage"] = dict(use)
+        if self.name == "vllm":
+            obj["system_fingerprint"] = "vllm-fake"  # on the usage chunk only
+        if self.name == "litellm":
+            details = {"reasoning_tokens": 0, "text_tokens": use["completion_tokens"]}
+            obj["usage"]["completion_tokens_details"] = details
         if self.name == "llama-server":
-            obj["timings"] = {"prompt_n": use["prompt_tokens"], "predicted_n": 1}
+            obj["usage"]["prompt_tokens_details"] = {"cached_tokens": 0}
+            prompt, predicted = use["prompt_tokens"], use["completion_tokens"]
+            obj["timings"] = {
+                "cache_n": 0,
+                "prompt_n": prompt,
+                "prompt_ms": 15.5,
+                "prompt_per_token_ms": 15.5 / max(prompt, 1),
+                "prompt_per_second": 64.2,
+                "predicted_n": predicted,
+                "predicted_ms": 29.1 * predicted,
+                "predicted_per_token_ms": 29.1,
+                "predicted_per_second": 34.3,
+            }
         return obj
 
     def overflow(self, prompt: int, n_ctx: int) -> tuple[int, dict[str, Any]]:
@@ -156,7 +173,7 @@ class Dialect:
             "model": m.model,
             "choices": choices,
         }
-        if self.name in ("openai", "vllm"):
+        if self.name == "openai":
             obj["system_fingerprint"] = "fp_fake"
         return obj
 

@@ -27,7 +27,8 @@ class ThinkSplit:
         visible: The text to speak.
         thought: Some of the piece was thinking (or a tag): the model is working.
         retract: A ``</think>`` came with no ``<think>`` before it: the reply began inside a
-            thought, so all the visible text before this piece was thinking too.
+            thought, so all the visible text before the tag (in earlier pieces too) was
+            thinking; ``visible`` holds only what follows it.
 
     """
 
@@ -80,7 +81,9 @@ class ThinkFilter:
             match = _TAG.match(buf, j)
             if match is not None:
                 thought = True
-                retract |= self._tag(closing=bool(match.group(1)))
+                if self._tag(closing=bool(match.group(1))):
+                    retract = True
+                    visible.clear()  # this piece's text before the tag was thinking too
                 i = match.end()
             elif _TAG.match(buf, j, partial=True) is not None and len(buf) - j < _LONGEST_TAG:
                 self._held = buf[j:]  # "<thi" at the end of a piece: wait for the rest
