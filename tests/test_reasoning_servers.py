@@ -8,12 +8,15 @@ longer than it. That the defaults themselves allow 40 s is shown on a simulated 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_cli import run_agent
 
 from fsm_agent.backends.openai_compat import OpenAIBackend
 from fsm_agent.core.controller import Controller
@@ -21,6 +24,7 @@ from fsm_agent.core.events import Chunk, Progress, StreamEnd, TurnDone, Utteranc
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.interpreter import Effects, Interpreter
 from fsm_agent.runtime.loop import QUIT, Runtime
+from fsm_agent.runtime.record import Recorder, attach
 from fsm_agent.sim.host_loop import HostLoop, runtime_delivery
 from fsm_agent.sim.host_sim import HostSim
 from fsm_agent.testing.dialects import DIALECTS
@@ -70,7 +74,7 @@ class Agent:
 @pytest.fixture
 def agent_for(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-reasoning")
-    made: list[tuple[_Runtime, HostLoop, threading.Thread]] = []
+    made: list[tuple[_Runtime, HostLoop, threading.Thread, Recorder | None]] = []
 
     def make(server: FakeOpenAI, **changes: Any) -> Agent:
         settings = replace(Settings(), base_url=server.base_url, max_retries=0, **changes)
@@ -79,18 +83,21 @@ def agent_for(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         backend = OpenAIBackend(settings)
         backend.loop_and_client()  # `import openai` done: the short timeouts time the server only
         runtime = _Runtime(controller, backend, lambda line: None)
+        recorder = attach(runtime, settings, "run")
         host = HostLoop(runtime_delivery(runtime.post), sim).start()
         runtime.write = host.child_line
         thread = threading.Thread(target=runtime.run, name="agent-loop", daemon=True)
         thread.start()
-        made.append((runtime, host, thread))
+        made.append((runtime, host, thread, recorder))
         return Agent(runtime, host, sim)
 
     yield make
-    for runtime, host, thread in made:
+    for runtime, host, thread, recorder in made:
         runtime.post(QUIT)
         thread.join(5.0)
         host.close()
+        if recorder is not None:
+            recorder.close()
 
 
 # ---- 1. the thinking is never spoken nor kept ------------------------------------------------
@@ -320,3 +327,34 @@ def test_the_apology_can_be_turned_off(agent_for: Any) -> None:
         server.push(503)
         done = agent.turn("hello")
         assert (done.outcome, agent.spoken()) == ("failed", [])
+
+
+# ---- 6. a recorded session replays as it ran ---------------------------------------------------
+
+
+def test_a_record_of_thinking_and_an_overflow_replays_as_it_ran(
+    agent_for: Any, tmp_path: Path
+) -> None:
+    """The record keeps the signs of work and the overflow's numbers: replay takes the same
+    path (without them, replay would see 2.5 s of silence and fail where the run answered)."""
+    record = tmp_path / "session.jsonl"
+    story = "Once upon a time a cat lived in a small house by the sea. " * 8
+    replies = {"tell me a story": story, "and then?": "The end."}
+    with FakeOpenAI(
+        replies, reasoning="Let me think. " * 5, think_delay=0.1, chunk_chars=(7, 7), n_ctx=150
+    ) as server:
+        agent = agent_for(
+            server, stream_timeout=0.8, voice="slt_voice_normal", lang="en", record=record
+        )
+        agent.turn("tell me a story")
+        assert agent.turn("and then?").heard == "The end."
+        sent = [line for line in _lines_sent(record)]
+    replayed = run_agent("replay", str(record), "--sent-only")
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.splitlines() == sent
+    assert sent[-1] == "SYNTH_START|0|slt_voice_normal|The end."
+
+
+def _lines_sent(record: Path) -> list[str]:
+    entries = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+    return [e["line"] for e in entries if e["dir"] == "out"]
