@@ -49,7 +49,7 @@ class Signal(enum.Enum):
     """The server answered the request (its response headers came); it may now be processing
     the prompt, which on a CPU takes seconds to minutes before the first byte of the body."""
     THINKING = "thinking"
-    """A reasoning delta (``reasoning_content`` / ``reasoning``) or a keep-alive comment."""
+    """A reasoning delta (``reasoning_content`` / ``reasoning``): the model is thinking."""
 
 
 class ContextOverflow(Exception):
