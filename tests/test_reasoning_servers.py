@@ -120,6 +120,14 @@ def test_think_in_the_content_speaks_only_the_reply(agent_for: Any, dialect: str
         assert agent.turn("元気？").heard == "元気です。"
 
 
+def test_think_in_a_whole_reply_without_streaming(agent_for: Any) -> None:
+    with FakeOpenAI("<think>Greeting. Answer briefly.</think>こんにちは！元気です。") as server:
+        agent = agent_for(server, no_stream=True)
+        done = agent.turn("こんにちは")
+        assert agent.spoken() == ["こんにちは！", "元気です。"]
+        assert done.heard == "こんにちは！元気です。"
+
+
 def test_a_reply_with_only_the_closing_tag_is_not_kept_and_teaches_the_next_turn(
     agent_for: Any,
 ) -> None:
