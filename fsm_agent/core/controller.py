@@ -166,14 +166,13 @@ class Controller:
                 self._queue(self._reply.end())
                 if total:
                     self.history.calibrate(total, list(self._request), self._reply.text)
-            case StreamError(reason=reason, overflow=overflow) if overflow is not None and (
-                self._fit_context(*overflow)
-            ):
-                log.warning("the request does not fit the model's context: %s", reason)
-                step.retry = True
-            case StreamError(reason=reason):
-                log.warning("the LLM request failed: %s", reason)
-                self._fail(cancel=False)
+            case StreamError(reason=reason, overflow=overflow):
+                if overflow is not None and self._fit_context(*overflow):
+                    log.warning("the request does not fit the model's context: %s", reason)
+                    step.retry = True  # sent again at once, shorter (retry_turn)
+                else:
+                    log.warning("the LLM request failed: %s", reason)
+                    self._fail(cancel=False)
             case Progress(stage="accepted") if not self._reply.has_words:
                 # The server took the request: until the first words, silence means it is
                 # processing the prompt, bounded by the think deadline alone.
