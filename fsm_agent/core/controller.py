@@ -29,6 +29,7 @@ from fsm_agent.core.events import (
     StreamEnd,
     StreamError,
     SynthEchoed,
+    SynthStarted,
     SynthStopped,
     TurnDone,
     Utterance,
@@ -37,45 +38,23 @@ from fsm_agent.core.history import History
 from fsm_agent.core.reply import ReplyText
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
+from fsm_agent.core.speech_time import SpeechTimer
+from fsm_agent.core.step import Step, step_of
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
+from fsm_agent.core.voices import VoiceBook, widen_ascii
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.join import join_sentences
+from fsm_agent.text.speech_units import speech_units
 
 log = logging.getLogger("fsm_agent.core.controller")
 
 
 @dataclass(slots=True)
 class _Piece:
-    text: str
+    text: str  # as the LLM said it (cleaned): what the history keeps
+    line: str  # as sent: widened for an Open JTalk voice
+    voice: str
     from_llm: bool
-
-
-@dataclass(slots=True)
-class Step:
-    """One trigger's own data, passed to every callback of the machine (``EventData.args[0]``).
-
-    The prepare step (:meth:`Controller.take_in`) fills in what the event turned out to be, so
-    that the guards read per-event facts, not fields left over from an earlier event.
-    """
-
-    event: Event | None
-    """The event, or None for the machine's own ``idle`` trigger."""
-    stale: bool = False
-    """A stream event of an older generation."""
-    reply_full: bool = False
-    """The reply reached ``max_reply_chars`` with this chunk."""
-    ours: bool = False
-    """A ``SYNTH_EVENT_STOP`` that ends our outstanding sentence."""
-    expired: bool = False
-    """A think or filler deadline that still applies (no words of the reply yet)."""
-    retry: bool = False
-    """The request did not fit the model's context; the history is trimmed to fit."""
-
-
-def _step(data: EventData) -> Step:
-    step = data.args[0]
-    assert isinstance(step, Step)
-    return step
 
 
 class Controller:
@@ -98,6 +77,9 @@ class Controller:
     """
 
     state: State
+    talks_to_mmdagent: bool = True
+    """The lines go to MMDAgent-EX, whose Open JTalk voices get their ASCII widened (False for
+    a terminal chat, whose text is read by a person and a local speech program)."""
 
     def __init__(self, settings: Settings, history: History | None = None) -> None:
         self.settings = settings
@@ -112,6 +94,10 @@ class Controller:
         self._pending: deque[_Piece] = deque()
         self._heard: list[str] = []
         self._speech: SpeechTracker[_Piece] = SpeechTracker()
+        self._voices = VoiceBook(settings.voice, settings.voices, settings.voice_engines)
+        self._timer = SpeechTimer(
+            settings.synth_timeout, settings.synth_seconds_per_char, settings.synth_speed
+        )
         self._failed = False
         self._held: list[str] = []
         self._cleaner = SpeechCleaner(keep_emoji=settings.keep_emoji)
@@ -146,7 +132,7 @@ class Controller:
 
         Runs in the state the event arrives in (``OPEN``: the stream is open).
         """
-        step = _step(data)
+        step = step_of(data)
         match step.event:
             case Chunk() | StreamEnd() | StreamError() | Progress() | Deadline(kind="stream") if (
                 self.state not in OPEN
@@ -183,10 +169,7 @@ class Controller:
                 log.warning("the LLM stream timed out")
                 self._fail(cancel=True)
             case Deadline(kind="think") if self.state in OPEN and not self._reply.has_words:
-                log.warning(
-                    "no reply after %g s of the server working (think_timeout)",
-                    self.settings.think_timeout,
-                )
+                log.warning("no reply within think_timeout (%g s)", self.settings.think_timeout)
                 step.expired = True
                 self._fail(cancel=True)
             case Deadline(kind="filler") if (
@@ -197,10 +180,14 @@ class Controller:
             case Deadline(kind="synth"):
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
                 self._done_speaking(*self._speech.abandon())
-            case SynthStopped():
+            case SynthStopped(at=at):
+                started_at = self._speech.started_at
                 piece = self._speech.stopped()
                 if piece is not None:
                     step.ours = True
+                    if at is not None and started_at is not None:
+                        engine = self._voices.engine(piece.voice)
+                        self._timer.heard(piece.line, piece.voice, engine, at - started_at)
                     self._done_speaking(piece, heard=True)
 
     def _take_chunk(self, text: str, step: Step) -> None:
@@ -227,23 +214,23 @@ class Controller:
 
     def is_stale(self, data: EventData) -> bool:
         """The stream event belongs to an older generation."""
-        return _step(data).stale
+        return step_of(data).stale
 
     def reply_full(self, data: EventData) -> bool:
         """The reply reached ``max_reply_chars``."""
-        return _step(data).reply_full
+        return step_of(data).reply_full
 
     def expired(self, data: EventData) -> bool:
         """The think or filler deadline that passed still applies: no words of the reply yet."""
-        return _step(data).expired
+        return step_of(data).expired
 
     def retrying(self, data: EventData) -> bool:
         """The request did not fit the model's context; the history has been trimmed to fit."""
-        return _step(data).retry
+        return step_of(data).retry
 
     def stop_is_ours(self, data: EventData) -> bool:
         """The SYNTH_EVENT_STOP just received ends our outstanding sentence."""
-        return _step(data).ours
+        return step_of(data).ours
 
     def barge_in_enabled(self, data: EventData) -> bool:
         """A new utterance interrupts the current reply (``--barge-in`` is not ``never``)."""
@@ -257,7 +244,7 @@ class Controller:
 
     def start_turn(self, data: EventData) -> None:
         """Open a new generation for the utterance."""
-        event = _step(data).event
+        event = step_of(data).event
         assert isinstance(event, Utterance)
         self._start(event.text)
 
@@ -284,7 +271,7 @@ class Controller:
 
     def hold_utterance(self, data: EventData) -> None:
         """``--barge-in never``: answer this utterance once the current reply is over."""
-        event = _step(data).event
+        event = step_of(data).event
         assert isinstance(event, Utterance)
         self._held.append(event.text)
 
@@ -302,16 +289,15 @@ class Controller:
         self._send_request()
 
     def speak_next(self, data: EventData) -> None:
-        """Send the next queued sentence and arm its deadline."""
+        """Send the next queued sentence and arm the wait for its START."""
         piece = self._pending.popleft()
-        line = protocol.synth_start(self.settings.alias, self.settings.voice, piece.text)
+        line = protocol.synth_start(self.settings.alias, piece.voice, piece.line)
         self._speech.sent(piece, line.split("|", 3)[3])
         log.info("say: %s", piece.text)
         self._emit(Send(line, sentence=True))
-        seconds = self.settings.synth_timeout + self.settings.synth_seconds_per_char * len(
-            piece.text
-        )
-        self._emit(Arm("synth", seconds))
+        # The host answers with SYNTH_EVENT_START within milliseconds; none by synth_timeout
+        # means none is coming (unknown voice, synthesizer off). Its START re-arms the wait.
+        self._emit(Arm("synth", self.settings.synth_timeout))
 
     def finish_turn(self, data: EventData) -> None:
         """The reply is over: commit what was heard."""
@@ -320,12 +306,22 @@ class Controller:
         self._end_turn(outcome)
 
     def track_start(self, data: EventData) -> None:
-        """A SYNTH_EVENT_START for our alias: credit it to the sentence it belongs to."""
-        self._speech.started()
+        """A SYNTH_EVENT_START for our alias: credit it to the sentence it belongs to.
+
+        If that is the outstanding one, wait for its STOP as long as its speech is expected to
+        take (``fsm_agent.core.speech_time``).
+        """
+        event = step_of(data).event
+        assert isinstance(event, SynthStarted)
+        if self._speech.started(event.at):
+            piece = self._speech.outstanding
+            assert piece is not None
+            engine = self._voices.engine(piece.voice)
+            self._emit(Arm("synth", self._timer.deadline(piece.line, piece.voice, engine)))
 
     def track_echo(self, data: EventData) -> None:
         """Our SYNTH_START came back: older sentences will never start."""
-        event = _step(data).event
+        event = step_of(data).event
         assert isinstance(event, SynthEchoed)
         self._speech.echoed(event.text)
 
@@ -349,18 +345,14 @@ class Controller:
     def _send_request(self) -> None:
         self._request = tuple(self.history.messages(self._user))
         self._emit(StartStream(self.gen, self._request))
-        # Until the server answers, silence means it is gone; then, until the first words,
-        # that it is working (processing the prompt, thinking): each has its own bound.
+        # The server is gone (stream) or working too long (think): each has its own bound.
         self._emit(Arm("stream", self.settings.stream_timeout))
         self._emit(Arm("think", self.settings.think_timeout))
 
     def _retract_thinking(self) -> None:
         """A bare ``</think>``: the reply so far was thinking; take back what is not yet said."""
         if not self._think_prompted:
-            log.warning(
-                "the reply began inside <think> (the chat template opens it); from now on "
-                "replies are taken to begin with thinking (set think_prompted to skip this)"
-            )
+            log.warning("the reply began inside <think>: so will the next ones (think_prompted)")
         self._think_prompted = True
         self._pending = deque(p for p in self._pending if not p.from_llm)
         if self._speech.outstanding is not None:
@@ -379,16 +371,31 @@ class Controller:
         """Fill a long wait for the reply: the host messages (a motion), then the filler."""
         for line in self._asides.filler_lines():
             self._emit(Send(line))
-        self._say_own(self._asides.filler)
+        if self._asides.filler:
+            self._add(self._asides.filler, from_llm=False)
 
     def _emit(self, command: Command) -> None:
         self._out.append(command)
 
     def _queue(self, sentences: list[str]) -> None:
+        s = self.settings
         for sentence in sentences:
-            spoken = self._cleaner.clean(sentence)
-            for text in protocol.speakable_pieces(self.settings.alias, self.settings.voice, spoken):
-                self._pending.append(_Piece(text, from_llm=True))
+            # A sentence too long for one lip-sync string is spoken in units, cut at its
+            # soft breaks (the segmenter itself keeps sentences whole).
+            for unit in speech_units(self._cleaner.clean(sentence), s.lang):
+                self._add(unit, from_llm=True)
+
+    def _add(self, text: str, *, from_llm: bool) -> None:
+        """Queue ``text`` in the voice of its language, in pieces that fit a line.
+
+        An Open JTalk voice gets its ASCII widened to full-width: its plugin crashes the host
+        on ASCII-heavy text, and reads the full-width forms the same.
+        """
+        voice = self._voices.voice_for(text)
+        widen = self.talks_to_mmdagent and self._voices.widens(voice)
+        for piece in protocol.speakable_pieces(self.settings.alias, voice, text, widen=widen):
+            line = widen_ascii(piece) if widen else piece
+            self._pending.append(_Piece(piece, line, voice, from_llm))
 
     def _close_stream(self, *, cancel: bool) -> None:
         """Close the stream; called from the prepare step, in the state the event came in."""
@@ -398,8 +405,7 @@ class Controller:
             self._disarm_stream()
 
     def _disarm_stream(self) -> None:
-        for kind in ("stream", "think", "filler"):
-            self._emit(Disarm(kind))  # type: ignore[arg-type]
+        self._out.extend(Disarm(kind) for kind in ("stream", "think", "filler"))  # type: ignore[arg-type]
 
     def _fail(self, *, cancel: bool) -> None:
         """Keep the failed stream's complete sentences, drop its unfinished tail.
@@ -414,13 +420,8 @@ class Controller:
         outstanding = self._speech.outstanding
         said = outstanding is not None and outstanding.from_llm  # a filler is no reply
         said = said or any(piece.from_llm for piece in self._pending)
-        if not self._heard and not said:
-            self._say_own(self._asides.apology)
-
-    def _say_own(self, text: str) -> None:
-        """Queue words of our own (never kept in the history)."""
-        for piece in protocol.speakable_pieces(self.settings.alias, self.settings.voice, text):
-            self._pending.append(_Piece(piece, from_llm=False))
+        if not self._heard and not said and self._asides.apology:
+            self._add(self._asides.apology, from_llm=False)
 
     def _done_speaking(self, piece: _Piece | None, heard: bool) -> None:
         self._emit(Disarm("synth"))

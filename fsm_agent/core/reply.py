@@ -16,7 +16,8 @@ from fsm_agent.text.think import ThinkFilter
 # A word longer than this is cut where the reply reaches its limit, not left out whole.
 _LONGEST_WORD = 40
 # A sentence that ends like one: a terminator, then perhaps closing quotes or brackets.
-_COMPLETE = regex.compile(r"[。！？!?.…．｡][\p{Pe}\p{Pf}\p{Po}\s]*$")
+# Every script's terminators (। ؟ ። too), as the rule files' sentence_terminal lists them.
+_COMPLETE = regex.compile(r"[\p{Sentence_Terminal}…][\p{Pe}\p{Pf}\p{Po}\s]*$")
 
 
 def _cut(text: str, room: int) -> str:

@@ -40,10 +40,13 @@ log = logging.getLogger("fsm_agent.runtime.record")
 REPLAY_SETTINGS: tuple[str, ...] = (
     "alias",
     "voice",
+    "voices",
+    "voice_engines",
     "lang",
     "barge_in",
     "synth_timeout",
     "synth_seconds_per_char",
+    "synth_speed",
     "stream_timeout",
     "think_timeout",
     "think_prompted",
