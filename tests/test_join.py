@@ -5,15 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fsm_agent.core.controller import Controller
-from fsm_agent.core.events import (
-    Chunk,
-    Send,
-    StreamEnd,
-    SynthStarted,
-    SynthStopped,
-    TurnDone,
-    Utterance,
-)
+from fsm_agent.core.events import Chunk, StreamEnd, SynthStarted, SynthStopped, TurnDone, Utterance
 from fsm_agent.core.settings import Settings
 from fsm_agent.modes.replay_transcript import read_transcript, spoken_replies
 from fsm_agent.text.join import join_sentences
@@ -41,32 +33,25 @@ def test_join_sentences(sentences: list[str], text: str) -> None:
     assert join_sentences(sentences) == text
 
 
-def _speak_turn(reply: str) -> tuple[TurnDone, list[str]]:
-    """Run one turn whose reply is ``reply``, every sentence heard to its end.
-
-    Returns:
-        The turn's end, and the lines the controller printed.
-
-    """
+def _speak_turn(replies: str) -> TurnDone:
+    """Run one turn whose reply is ``replies``, every sentence heard to its end."""
     c = Controller(Settings(voice="mei_voice_normal"))
     out = c.handle(Utterance("hi"))
-    out += c.handle(Chunk(c.gen, reply))
+    out += c.handle(Chunk(c.gen, replies))
     out += c.handle(StreamEnd(c.gen))
     while c.state != "Idle":
         out += c.handle(SynthStarted())
         out += c.handle(SynthStopped())
-    done = next(cmd for cmd in out if isinstance(cmd, TurnDone))
-    return done, [cmd.line for cmd in out if isinstance(cmd, Send)]
+    return next(cmd for cmd in out if isinstance(cmd, TurnDone))
 
 
 def test_the_history_and_the_replay_join_alike() -> None:
-    """What the history keeps of a mixed reply is what a replay reads back from the host log.
-
-    The host log holds the lines as sent (ASCII widened for the Open JTalk voice); replay
-    narrows them back, so the model's own ASCII is what both keep.
-    """
-    done, sent = _speak_turn("Hello there. こんにちは。元気? Fine.")
-    assert done.heard == "Hello there. こんにちは。元気? Fine."
-    lines = [b"RECOG_EVENT_STOP|hi"] + [line.encode() for line in sent]
+    """What the history keeps of a mixed reply is what a replay reads back from the host log."""
+    done = _speak_turn("Hello there. こんにちは。元気？ Fine.")
+    assert done.heard == "Hello there. こんにちは。元気？ Fine."
+    lines = [b"RECOG_EVENT_STOP|hi"] + [
+        f"SYNTH_START|0|mei_voice_normal|{s}".encode()
+        for s in ("Hello there.", "こんにちは。", "元気？", "Fine.")
+    ]
     spoken = spoken_replies(read_transcript(lines), "0")
     assert spoken.replies == [("hi", done.heard)]

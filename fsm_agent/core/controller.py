@@ -25,9 +25,10 @@ from fsm_agent.core.events import (
     Event,
     Progress,
     Send,
-    StartStream,
     StreamEnd,
     StreamError,
+    SummaryDone,
+    SummaryFailed,
     SynthEchoed,
     SynthStarted,
     SynthStopped,
@@ -35,6 +36,7 @@ from fsm_agent.core.events import (
     Utterance,
 )
 from fsm_agent.core.history import History
+from fsm_agent.core.memory import Memory
 from fsm_agent.core.reply import ReplyText
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
@@ -42,6 +44,7 @@ from fsm_agent.core.speech_time import SpeechTimer
 from fsm_agent.core.step import Step, step_of
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
 from fsm_agent.core.voices import VoiceBook, widen_ascii
+from fsm_agent.core.waiting import WaitingForReply
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.join import join_sentences
 from fsm_agent.text.speech_units import speech_units
@@ -57,7 +60,7 @@ class _Piece:
     from_llm: bool
 
 
-class Controller:
+class Controller(WaitingForReply):
     """Speak a streamed reply sentence by sentence, one ``SYNTH_START`` at a time.
 
     The machine is ``transitions.Machine`` on this object, built from ``fsm_agent.core.table``.
@@ -71,6 +74,7 @@ class Controller:
     Attributes:
         state: The current state name (see ``fsm_agent.core.table``).
         history: The committed conversation.
+        memory: What turns leave in it, the running summary, forgetting.
         gen: The number of the current generation (the LLM request of the current turn).
         machine: The ``transitions`` machine.
 
@@ -84,8 +88,12 @@ class Controller:
     def __init__(self, settings: Settings, history: History | None = None) -> None:
         self.settings = settings
         self.history = history or History(
-            settings.system_prompt, settings.history_turns, settings.history_tokens
+            settings.system_prompt,
+            settings.history_turns,
+            settings.history_tokens,
+            summarize=settings.summarize,
         )
+        self.memory = Memory(self.history, settings)
         self.gen = 0
         self._out: list[Command] = []
         self._user = ""
@@ -180,6 +188,10 @@ class Controller:
             case Deadline(kind="synth"):
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
                 self._done_speaking(*self._speech.abandon())
+            case SummaryDone() as done:
+                self._out.extend(self.memory.take_summary(done))
+            case SummaryFailed() as failed:
+                self.memory.summary_failed(failed)
             case SynthStopped(at=at):
                 started_at = self._speech.started_at
                 piece = self._speech.stopped()
@@ -220,14 +232,6 @@ class Controller:
         """The reply reached ``max_reply_chars``."""
         return step_of(data).reply_full
 
-    def expired(self, data: EventData) -> bool:
-        """The think or filler deadline that passed still applies: no words of the reply yet."""
-        return step_of(data).expired
-
-    def retrying(self, data: EventData) -> bool:
-        """The request did not fit the model's context; the history has been trimmed to fit."""
-        return step_of(data).retry
-
     def stop_is_ours(self, data: EventData) -> bool:
         """The SYNTH_EVENT_STOP just received ends our outstanding sentence."""
         return step_of(data).ours
@@ -239,6 +243,10 @@ class Controller:
     def barge_in_on_speech(self, data: EventData) -> bool:
         """The start of the user's speech interrupts (``--barge-in start``)."""
         return self.settings.barge_in == "start"
+
+    def summary_due(self, data: EventData) -> bool:
+        """Turns trimmed from the history wait for the running summary (``--summarize``)."""
+        return self.memory.summary_due()
 
     # ---- actions ----------------------------------------------------------------------------
 
@@ -259,15 +267,29 @@ class Controller:
         self.start_turn(data)
 
     def interrupt(self, data: EventData) -> None:
-        """Stop our speech and the stream; keep in the history what the user heard."""
+        """Stop our speech and the stream; keep in the history what the user heard.
+
+        The sentence cut off was not heard to its end, so it is not kept; the interruption
+        is marked instead (``barge_in_mark``).
+        """
         if self._speech.outstanding is not None:
             self._emit(Send(protocol.synth_stop(self.settings.alias)))
-            self._done_speaking(*self._speech.abandon())
+            piece, _started = self._speech.abandon()
+            self._done_speaking(piece, heard=False)
         if data.transition is not None and data.transition.source in OPEN:
             self._emit(CancelStream(self.gen))
             self._disarm_stream()
         self._pending.clear()
         self._end_turn("interrupted")
+
+    def forget_all(self, data: EventData) -> None:
+        """Forget the conversation (``FSM_AGENT_FORGET``, chat's ``/reset``), held words too."""
+        self._held.clear()
+        self._out.extend(self.memory.forget())
+
+    def start_summary(self, data: EventData) -> None:
+        """Ask for the next round of the running summary (between turns only)."""
+        self._out.extend(self.memory.start_summary())
 
     def hold_utterance(self, data: EventData) -> None:
         """``--barge-in never``: answer this utterance once the current reply is over."""
@@ -281,23 +303,18 @@ class Controller:
         self._emit(CancelStream(self.gen))
         self._disarm_stream()
 
-    def retry_turn(self, data: EventData) -> None:
-        """Send the turn again at once, with the history trimmed to the model's context."""
-        self._retried = True
-        self.gen += 1
-        log.info("sending the turn again with %d earlier turns", len(self.history.turns))
-        self._send_request()
-
     def speak_next(self, data: EventData) -> None:
-        """Send the next queued sentence and arm the wait for its START."""
+        """Send the next queued sentence and arm the wait for it."""
         piece = self._pending.popleft()
         line = protocol.synth_start(self.settings.alias, piece.voice, piece.line)
         self._speech.sent(piece, line.split("|", 3)[3])
         log.info("say: %s", piece.text)
         self._emit(Send(line, sentence=True))
-        # The host answers with SYNTH_EVENT_START within milliseconds; none by synth_timeout
-        # means none is coming (unknown voice, synthesizer off). Its START re-arms the wait.
-        self._emit(Arm("synth", self.settings.synth_timeout))
+        # The whole wait from here, as if the START came at once: a host slow to read our line
+        # never makes us cut the sentence. Its echo then shortens the wait for the START to
+        # synth_timeout, and its START sets the wait for its STOP (track_echo, track_start).
+        engine = self._voices.engine(piece.voice)
+        self._emit(Arm("synth", self._timer.deadline(piece.line, piece.voice, engine)))
 
     def finish_turn(self, data: EventData) -> None:
         """The reply is over: commit what was heard."""
@@ -320,10 +337,15 @@ class Controller:
             self._emit(Arm("synth", self._timer.deadline(piece.line, piece.voice, engine)))
 
     def track_echo(self, data: EventData) -> None:
-        """Our SYNTH_START came back: older sentences will never start."""
+        """Our SYNTH_START came back: older sentences will never start.
+
+        The host sends the sentence's SYNTH_EVENT_START right after the echo, or never (an
+        unknown voice, the synthesizer off): from the echo its START gets ``synth_timeout``.
+        """
         event = step_of(data).event
         assert isinstance(event, SynthEchoed)
-        self._speech.echoed(event.text)
+        if self._speech.echoed(event.text):
+            self._emit(Arm("synth", self.settings.synth_timeout))
 
     # ---- helpers ----------------------------------------------------------------------------
 
@@ -337,42 +359,11 @@ class Controller:
         self._failed = False
         self._retried = False
         self._cleaner.reset()
+        self._out.extend(self.memory.before_turn())  # the reply never waits behind a summary
         log.info("user: %s", self._user)
         self._send_request()
         if self._asides.fills:
             self._emit(Arm("filler", self.settings.filler_after))
-
-    def _send_request(self) -> None:
-        self._request = tuple(self.history.messages(self._user))
-        self._emit(StartStream(self.gen, self._request))
-        # The server is gone (stream) or working too long (think): each has its own bound.
-        self._emit(Arm("stream", self.settings.stream_timeout))
-        self._emit(Arm("think", self.settings.think_timeout))
-
-    def _retract_thinking(self) -> None:
-        """A bare ``</think>``: the reply so far was thinking; take back what is not yet said."""
-        if not self._think_prompted:
-            log.warning("the reply began inside <think>: so will the next ones (think_prompted)")
-        self._think_prompted = True
-        self._pending = deque(p for p in self._pending if not p.from_llm)
-        if self._speech.outstanding is not None:
-            self._speech.outstanding.from_llm = False  # being said; never kept in the history
-        self._heard = []
-
-    def _fit_context(self, prompt_tokens: int | None, context_tokens: int | None) -> bool:
-        """Trim the history to the server's context; return whether to send the turn again."""
-        if self._retried or self._reply.text or self.state != "Generating":
-            return False
-        return self.history.fit_context(
-            list(self._request), self._user, prompt_tokens, context_tokens, self.settings.max_tokens
-        )
-
-    def _fill_the_wait(self) -> None:
-        """Fill a long wait for the reply: the host messages (a motion), then the filler."""
-        for line in self._asides.filler_lines():
-            self._emit(Send(line))
-        if self._asides.filler:
-            self._add(self._asides.filler, from_llm=False)
 
     def _emit(self, command: Command) -> None:
         self._out.append(command)
@@ -404,9 +395,6 @@ class Controller:
                 self._emit(CancelStream(self.gen))
             self._disarm_stream()
 
-    def _disarm_stream(self) -> None:
-        self._out.extend(Disarm(kind) for kind in ("stream", "think", "filler"))  # type: ignore[arg-type]
-
     def _fail(self, *, cancel: bool) -> None:
         """Keep the failed stream's complete sentences, drop its unfinished tail.
 
@@ -430,8 +418,8 @@ class Controller:
 
     def _end_turn(self, outcome: str) -> None:
         heard = join_sentences(self._heard)
-        if heard:
-            self.history.commit(self._user, heard)
+        interrupted = outcome == "interrupted"
+        self._out.extend(self.memory.commit(self._user, heard, interrupted=interrupted))
         self._emit(TurnDone(self._user, heard, outcome))  # type: ignore[arg-type]
         self._heard = []
         self._failed = False
