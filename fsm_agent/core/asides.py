@@ -32,6 +32,11 @@ class Asides:
         )
 
     @property
+    def types(self) -> frozenset[str]:
+        """The message types of the filler's host messages (for the allow-list)."""
+        return frozenset(line.split("|", 1)[0] for line in self._lines)
+
+    @property
     def fills(self) -> bool:
         """Whether a slow reply is filled at all (a filler, a host message, or both)."""
         return bool(self.filler or self._lines)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass
 
 from transitions import EventData, Machine
 
@@ -23,8 +22,10 @@ from fsm_agent.core.events import (
     Deadline,
     Disarm,
     Event,
+    HostReady,
     Progress,
     Send,
+    SpeechStart,
     StreamEnd,
     StreamError,
     SummaryDone,
@@ -35,7 +36,10 @@ from fsm_agent.core.events import (
     TurnDone,
     Utterance,
 )
+from fsm_agent.core.expressive import Expressive, Piece
+from fsm_agent.core.gestures import Gestures
 from fsm_agent.core.history import History
+from fsm_agent.core.initiative import Initiative
 from fsm_agent.core.memory import Memory
 from fsm_agent.core.reply import ReplyText
 from fsm_agent.core.settings import Settings
@@ -43,24 +47,15 @@ from fsm_agent.core.speech import SpeechTracker
 from fsm_agent.core.speech_time import SpeechTimer
 from fsm_agent.core.step import Step, step_of
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
-from fsm_agent.core.voices import VoiceBook, widen_ascii
+from fsm_agent.core.voices import VoiceBook
 from fsm_agent.core.waiting import WaitingForReply
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.join import join_sentences
-from fsm_agent.text.speech_units import speech_units
 
 log = logging.getLogger("fsm_agent.core.controller")
 
 
-@dataclass(slots=True)
-class _Piece:
-    text: str  # as the LLM said it (cleaned): what the history keeps
-    line: str  # as sent: widened for an Open JTalk voice
-    voice: str
-    from_llm: bool
-
-
-class Controller(WaitingForReply):
+class Controller(WaitingForReply, Initiative, Expressive):
     """Speak a streamed reply sentence by sentence, one ``SYNTH_START`` at a time.
 
     The machine is ``transitions.Machine`` on this object, built from ``fsm_agent.core.table``.
@@ -70,6 +65,7 @@ class Controller(WaitingForReply):
     Args:
         settings: The configuration (alias, voice, language, limits, barge-in mode).
         history: The conversation; a new one from ``settings`` when omitted.
+        gestures: What the reply's ``[tags]`` do; read from ``settings.gestures`` when omitted.
 
     Attributes:
         state: The current state name (see ``fsm_agent.core.table``).
@@ -77,6 +73,7 @@ class Controller(WaitingForReply):
         memory: What turns leave in it, the running summary, forgetting.
         gen: The number of the current generation (the LLM request of the current turn).
         machine: The ``transitions`` machine.
+        gestures, staging, allowed_types: See ``fsm_agent.core.expressive.Expressive``.
 
     """
 
@@ -85,7 +82,10 @@ class Controller(WaitingForReply):
     """The lines go to MMDAgent-EX, whose Open JTalk voices get their ASCII widened (False for
     a terminal chat, whose text is read by a person and a local speech program)."""
 
-    def __init__(self, settings: Settings, history: History | None = None) -> None:
+    def __init__(
+        self, settings: Settings, history: History | None = None, gestures: Gestures | None = None
+    ) -> None:
+        super().__init__()
         self.settings = settings
         self.history = history or History(
             settings.system_prompt,
@@ -99,10 +99,11 @@ class Controller(WaitingForReply):
         self._user = ""
         self._request: tuple[dict[str, str], ...] = ()
         self._reply = ReplyText(settings.lang, settings.max_reply_chars)
-        self._pending: deque[_Piece] = deque()
+        self._pending: deque[Piece] = deque()
         self._heard: list[str] = []
-        self._speech: SpeechTracker[_Piece] = SpeechTracker()
+        self._speech: SpeechTracker[Piece] = SpeechTracker()
         self._voices = VoiceBook(settings.voice, settings.voices, settings.voice_engines)
+        self._setup_expressive(gestures)
         self._timer = SpeechTimer(
             settings.synth_timeout, settings.synth_seconds_per_char, settings.synth_speed
         )
@@ -112,6 +113,7 @@ class Controller(WaitingForReply):
         self._think_prompted = settings.think_prompted  # learnt from a bare </think> if not set
         self._retried = False
         self._asides = Asides(settings)
+        self.allowed_types = self.allowed_types | self._asides.types  # filler_message
         self.machine = Machine(
             model=self,
             states=list(STATES),
@@ -188,6 +190,8 @@ class Controller(WaitingForReply):
             case Deadline(kind="synth"):
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
                 self._done_speaking(*self._speech.abandon())
+            case HostReady() | Utterance() | SpeechStart() | Deadline(kind="idle_talk"):
+                self._take_initiative(step)
             case SummaryDone() as done:
                 self._out.extend(self.memory.take_summary(done))
             case SummaryFailed() as failed:
@@ -275,7 +279,7 @@ class Controller(WaitingForReply):
         if self._speech.outstanding is not None:
             self._emit(Send(protocol.synth_stop(self.settings.alias)))
             piece, _started = self._speech.abandon()
-            self._done_speaking(piece, heard=False)
+            self._done_speaking(piece, heard=False, cut=True)
         if data.transition is not None and data.transition.source in OPEN:
             self._emit(CancelStream(self.gen))
             self._disarm_stream()
@@ -306,6 +310,8 @@ class Controller(WaitingForReply):
     def speak_next(self, data: EventData) -> None:
         """Send the next queued sentence and arm the wait for it."""
         piece = self._pending.popleft()
+        for before in piece.before:
+            self._emit(Send(before))
         line = protocol.synth_start(self.settings.alias, piece.voice, piece.line)
         self._speech.sent(piece, line.split("|", 3)[3])
         log.info("say: %s", piece.text)
@@ -351,6 +357,16 @@ class Controller(WaitingForReply):
 
     def _start(self, user: str) -> None:
         self.gen += 1
+        self._begin(user)
+        self._out.extend(self.memory.before_turn())  # the reply never waits behind a summary
+        log.info("user: %s", self._user)
+        self._send_request()
+        if self._asides.fills:
+            self._emit(Arm("filler", self.settings.filler_after))
+
+    def _begin(self, user: str) -> None:
+        """A new reply, to ``user`` (an utterance, or the cue of a greeting or a remark)."""
+        self._quiet_idle_talk()
         self._user = user
         self._reply = ReplyText(
             self.settings.lang, self.settings.max_reply_chars, starts_inside=self._think_prompted
@@ -359,34 +375,12 @@ class Controller(WaitingForReply):
         self._failed = False
         self._retried = False
         self._cleaner.reset()
-        self._out.extend(self.memory.before_turn())  # the reply never waits behind a summary
-        log.info("user: %s", self._user)
-        self._send_request()
-        if self._asides.fills:
-            self._emit(Arm("filler", self.settings.filler_after))
 
     def _emit(self, command: Command) -> None:
+        if isinstance(command, Send) and command.line.split("|", 1)[0] not in self.allowed_types:
+            log.error("not sent (its type is not on the allow-list): %s", command.line[:80])
+            return
         self._out.append(command)
-
-    def _queue(self, sentences: list[str]) -> None:
-        s = self.settings
-        for sentence in sentences:
-            # A sentence too long for one lip-sync string is spoken in units, cut at its
-            # soft breaks (the segmenter itself keeps sentences whole).
-            for unit in speech_units(self._cleaner.clean(sentence), s.lang):
-                self._add(unit, from_llm=True)
-
-    def _add(self, text: str, *, from_llm: bool) -> None:
-        """Queue ``text`` in the voice of its language, in pieces that fit a line.
-
-        An Open JTalk voice gets its ASCII widened to full-width: its plugin crashes the host
-        on ASCII-heavy text, and reads the full-width forms the same.
-        """
-        voice = self._voices.voice_for(text)
-        widen = self.talks_to_mmdagent and self._voices.widens(voice)
-        for piece in protocol.speakable_pieces(self.settings.alias, voice, text, widen=widen):
-            line = widen_ascii(piece) if widen else piece
-            self._pending.append(_Piece(piece, line, voice, from_llm))
 
     def _close_stream(self, *, cancel: bool) -> None:
         """Close the stream; called from the prepare step, in the state the event came in."""
@@ -409,18 +403,21 @@ class Controller(WaitingForReply):
         said = outstanding is not None and outstanding.from_llm  # a filler is no reply
         said = said or any(piece.from_llm for piece in self._pending)
         if not self._heard and not said and self._asides.apology:
-            self._add(self._asides.apology, from_llm=False)
+            self._say_own(self._asides.apology)
 
-    def _done_speaking(self, piece: _Piece | None, heard: bool) -> None:
+    def _done_speaking(self, piece: Piece | None, heard: bool, *, cut: bool = False) -> None:
         self._emit(Disarm("synth"))
         if heard and piece is not None and piece.from_llm:
-            self._heard.append(piece.text)
+            self._heard.append(piece.remembered)
+        if piece is not None and piece.after and not cut:
+            self._send_in_turn(piece.after)  # the tags that stood alone after it
 
     def _end_turn(self, outcome: str) -> None:
         heard = join_sentences(self._heard)
         interrupted = outcome == "interrupted"
         self._out.extend(self.memory.commit(self._user, heard, interrupted=interrupted))
         self._emit(TurnDone(self._user, heard, outcome))  # type: ignore[arg-type]
+        self._arm_idle_talk()
         self._heard = []
         self._failed = False
 

@@ -11,10 +11,10 @@ from typing import Literal
 
 from fsm_agent.core.protocol import Message
 
-DeadlineKind = Literal["synth", "stream", "think", "filler"]
+DeadlineKind = Literal["synth", "stream", "idle_talk", "think", "filler"]
 """``synth``: a sentence's STOP; ``stream``: the server is gone (no answer, a stalled
-stream); ``think``: the server is working too long before the reply's first words; ``filler``:
-time to fill the wait (see ``Settings.filler_after``)."""
+stream); ``idle_talk``: time for a remark; ``think``: the server is working too long before the
+reply's first words; ``filler``: time to fill the wait (see ``Settings.filler_after``)."""
 
 
 # ---- events -------------------------------------------------------------------------------
@@ -112,6 +112,17 @@ class SynthEchoed:
 
 
 @dataclass(frozen=True, slots=True)
+class HostReady:
+    """The host shows it is ready.
+
+    ``CURRENT_TIME`` (sent at start once the plugins are enabled, then every 30 s) or
+    ``MODEL_EVENT_ADD`` for our model alias.
+    """
+
+    trigger = "host_ready"
+
+
+@dataclass(frozen=True, slots=True)
 class Deadline:
     """A deadline armed with :class:`Arm` has passed (and was not disarmed)."""
 
@@ -162,6 +173,7 @@ Event = (
     | SynthStarted
     | SynthStopped
     | SynthEchoed
+    | HostReady
     | Deadline
     | Forget
     | SummaryDone
@@ -204,6 +216,8 @@ def event_from_message(msg: Message, alias: str, at: float | None = None) -> Eve
         return SynthStarted(at)
     if msg.type == "SYNTH_EVENT_STOP" and msg.arg(0) == alias:
         return SynthStopped(at)
+    if msg.type == "CURRENT_TIME" or (msg.type == "MODEL_EVENT_ADD" and msg.arg(0) == alias):
+        return HostReady()
     if msg.type == "SYNTH_START" and msg.arg(0) == alias and len(msg.args) >= 3:
         return SynthEchoed("|".join(msg.args[2:]))
     return None

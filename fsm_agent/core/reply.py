@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import regex
 
-from fsm_agent.text.segmenter import Segmenter
+from fsm_agent.text.tags import Said, TaggedSegmenter
 from fsm_agent.text.think import ThinkFilter
 
 # A word longer than this is cut where the reply reaches its limit, not left out whole.
@@ -35,14 +35,14 @@ class Fed:
     """What one chunk gave.
 
     Attributes:
-        sentences: Complete sentences to speak, in order.
+        sentences: Complete sentences to speak, in order, each with its gesture tags.
         first_words: The reply's first words (not thinking, not white space) came with it.
         retract: A bare ``</think>``: everything of the reply before this chunk was thinking.
         full: The reply reached its length limit with this chunk.
 
     """
 
-    sentences: list[str]
+    sentences: list[Said]
     first_words: bool = False
     retract: bool = False
     full: bool = False
@@ -61,7 +61,7 @@ class ReplyText:
     def __init__(self, lang: str, limit: int, *, starts_inside: bool = False) -> None:
         self._lang = lang
         self._limit = limit
-        self._segmenter = Segmenter(lang)
+        self._segmenter = TaggedSegmenter(lang)
         self._think = ThinkFilter(starts_inside=starts_inside)
         self.text = ""
         """The reply's spoken text so far (thinking left out)."""
@@ -72,23 +72,26 @@ class ReplyText:
         split = self._think.feed(chunk)
         if split.retract:
             self.text = ""
-            self._segmenter = Segmenter(self._lang)
+            self._segmenter = TaggedSegmenter(self._lang)
             self.has_words = False
         first = bool(split.visible.strip()) and not self.has_words
         self.has_words = self.has_words or first
         sentences, full = self._take(split.visible)
         return Fed(sentences, first, split.retract, full)
 
-    def end(self) -> list[str]:
+    def end(self) -> list[Said]:
         """The stream has ended: return the sentences still held."""
         sentences, _ = self._take(self._think.flush())
         return sentences + self._segmenter.flush()
 
-    def complete_sentences(self) -> list[str]:
-        """The stream failed: return the held sentences that are complete, not the fragment."""
-        return [s for s in self._segmenter.flush() if _COMPLETE.search(s)]
+    def complete_sentences(self) -> list[Said]:
+        """The stream failed: return the held sentences that are complete, not the fragment.
 
-    def _take(self, text: str) -> tuple[list[str], bool]:
+        Tags standing alone at the end still act.
+        """
+        return [s for s in self._segmenter.flush() if not s.text or _COMPLETE.search(s.text)]
+
+    def _take(self, text: str) -> tuple[list[Said], bool]:
         room = self._limit - len(self.text)
         full = len(text) >= room
         if full:

@@ -29,6 +29,10 @@ class Step:
     """The reply reached ``max_reply_chars`` with this chunk."""
     ours: bool = False
     """A ``SYNTH_EVENT_STOP`` that ends our outstanding sentence."""
+    first_ready: bool = False
+    """The host's first sign of being ready (see ``fsm_agent.core.initiative``)."""
+    user_speaking: bool = False
+    """The user began to speak (``RECOG_EVENT_START``) and no utterance has come since."""
     expired: bool = False
     """A think or filler deadline that still applies (no words of the reply yet)."""
     retry: bool = False

@@ -21,6 +21,7 @@ from fsm_agent.core.step import step_of
 
 if TYPE_CHECKING:
     from fsm_agent.core.asides import Asides
+    from fsm_agent.core.expressive import Staging
     from fsm_agent.core.history import History
     from fsm_agent.core.reply import ReplyText
     from fsm_agent.core.settings import Settings
@@ -48,8 +49,8 @@ class WaitingForReply:
     _retried: bool
 
     _emit: Callable[[Command], None]
-    _add: Callable[..., None]
-    """Queue words of ours in their voice (``from_llm=False``: never kept in the history)."""
+    _stage: Callable[..., None]
+    staging: Staging
 
     def expired(self, data: EventData) -> bool:
         """The think or filler deadline that passed still applies: no words of the reply yet."""
@@ -93,10 +94,15 @@ class WaitingForReply:
 
     def _fill_the_wait(self) -> None:
         """Fill a long wait for the reply: the host messages (a motion), then the filler."""
-        for line in self._asides.filler_lines():
+        # The gestures' thinking tag if the file defines one, else filler_message.
+        for line in self.staging.lines_of("thinking") or self._asides.filler_lines():
             self._emit(Send(line))
-        if self._asides.filler:
-            self._add(self._asides.filler, from_llm=False)
+        self._say_own(self._asides.filler)
+
+    def _say_own(self, text: str) -> None:
+        """Queue words of ours (the apology, the filler): never kept in the history."""
+        if text:
+            self._stage((), [text], from_llm=False)
 
     def _disarm_stream(self) -> None:
         """The stream is over: none of its deadlines applies any more."""
