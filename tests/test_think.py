@@ -93,3 +93,28 @@ def test_any_cut_of_the_stream_gives_the_same_speech(
     cut = run(pieces, starts_inside=inside)
     assert cut[0] == whole[0]
     assert "<think>" not in cut[0].lower() and "</think>" not in cut[0].lower()
+
+
+def test_the_filler_sends_the_gestures_thinking_tag() -> None:
+    """With a gestures file that defines ``thinking``, the filler sends its lines (issue 16)."""
+    import tomllib
+
+    from fsm_agent.core.controller import Controller
+    from fsm_agent.core.events import Deadline, Send, Utterance
+    from fsm_agent.core.gestures import parse_gestures
+    from fsm_agent.core.settings import Settings
+
+    gestures = parse_gestures(
+        tomllib.loads(
+            '[tags.thinking]\nsend = ["MOTION_ADD|{alias}|think|motions/think.vmd|PART|ONCE"]\n'
+        ),
+        "g.toml",
+    )
+    c = Controller(Settings(filler="auto"), gestures=gestures)
+    c.handle(Utterance("むずかしい質問"))
+    sent = [cmd.line for cmd in c.handle(Deadline("filler")) if isinstance(cmd, Send)]
+    assert sent == [
+        "MOTION_ADD|0|think|motions/think.vmd|PART|ONCE",
+        "SYNTH_START|0|mei_voice_normal|えーと。",
+    ]
+    assert c.state == "Speaking"
