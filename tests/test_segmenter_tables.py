@@ -202,6 +202,8 @@ TABLE: list[tuple[str, str, list[str]]] = [
     ("de", "Am 3. und 4. Mai. Gut.", ["Am 3. und 4. Mai.", "Gut."]),
     ("de", "Der 2. große Krieg. Gut.", ["Der 2. große Krieg.", "Gut."]),
     ("ko", "폭발하게 된다. <대부> 라는 영화.", ["폭발하게 된다.", "<대부> 라는 영화."]),
+    ("en", "\x1b[31mRed alert.\x1b[0m Next one.", ["\x1b[31mRed alert.\x1b[0m", "Next one."]),
+    ("en", "Nice! ^^ Next.", ["Nice! ^^", "Next."]),
     (
         "ru",
         "Барри Гордон (род. 1948 г.) -- американский актёр.",
