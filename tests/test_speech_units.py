@@ -44,11 +44,16 @@ def test_text_without_any_break_is_cut_at_the_limit() -> None:
     assert speech_units("あ" * 120, "ja", limit=50) == ["あ" * 50, "あ" * 50, "あ" * 20]
 
 
-def test_a_digit_weighs_three_characters() -> None:
+def test_a_digit_weighs_two_and_a_half_characters() -> None:
     # The host's lip-sync string grows 28 bytes per digit against 8-11 per kana (recorded runs).
-    digits = "１２３４５６７８９０" * 7
+    digits = "１２３４５６７８９０" * 8
     got = speech_units(digits, "ja")
-    assert [len(u) for u in got] == [SPEECH_LIMIT // 3, 70 - SPEECH_LIMIT // 3]
+    assert [len(u) for u in got] == [SPEECH_LIMIT * 2 // 5, 80 - SPEECH_LIMIT * 2 // 5]
+
+
+def test_sixty_digits_the_real_host_spoke_whole_stay_one_unit() -> None:
+    sentence = "１２３４５６７８９０" * 6 + "。"
+    assert speech_units(sentence, "ja") == [sentence]
 
 
 def test_a_limit_below_one_digit_is_refused() -> None:

@@ -28,6 +28,7 @@ from fsm_agent.core.events import (
     StreamEnd,
     StreamError,
     SynthEchoed,
+    SynthStarted,
     SynthStopped,
     TurnDone,
     Utterance,
@@ -35,7 +36,9 @@ from fsm_agent.core.events import (
 from fsm_agent.core.history import History
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
+from fsm_agent.core.speech_time import SpeechTimer
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
+from fsm_agent.core.voices import VoiceBook, widen_ascii
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.join import join_sentences
 from fsm_agent.text.segmenter import Segmenter
@@ -51,7 +54,9 @@ _COMPLETE = regex.compile(r"[\p{Sentence_Terminal}…][\p{Pe}\p{Pf}\p{Po}\s]*$")
 
 @dataclass(slots=True)
 class _Piece:
-    text: str
+    text: str  # as the LLM said it (cleaned): what the history keeps
+    line: str  # as sent: widened for an Open JTalk voice
+    voice: str
     from_llm: bool
 
 
@@ -109,6 +114,9 @@ class Controller:
     """
 
     state: State
+    talks_to_mmdagent: bool = True
+    """The lines go to MMDAgent-EX, whose Open JTalk voices get their ASCII widened (False for
+    a terminal chat, whose text is read by a person and a local speech program)."""
 
     def __init__(self, settings: Settings, history: History | None = None) -> None:
         self.settings = settings
@@ -123,6 +131,10 @@ class Controller:
         self._pending: deque[_Piece] = deque()
         self._heard: list[str] = []
         self._speech: SpeechTracker[_Piece] = SpeechTracker()
+        self._voices = VoiceBook(settings.voice, settings.voices, settings.voice_engines)
+        self._timer = SpeechTimer(
+            settings.synth_timeout, settings.synth_seconds_per_char, settings.synth_speed
+        )
         self._failed = False
         self._held: list[str] = []
         self._segmenter = Segmenter(settings.lang)
@@ -182,10 +194,14 @@ class Controller:
             case Deadline(kind="synth"):
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
                 self._done_speaking(*self._speech.abandon())
-            case SynthStopped():
+            case SynthStopped(at=at):
+                started_at = self._speech.started_at
                 piece = self._speech.stopped()
                 if piece is not None:
                     step.ours = True
+                    if at is not None and started_at is not None:
+                        engine = self._voices.engine(piece.voice)
+                        self._timer.heard(piece.line, piece.voice, engine, at - started_at)
                     self._done_speaking(piece, heard=True)
 
     def _take_chunk(self, text: str, step: Step) -> None:
@@ -272,16 +288,15 @@ class Controller:
         self._emit(Disarm("stream"))
 
     def speak_next(self, data: EventData) -> None:
-        """Send the next queued sentence and arm its deadline."""
+        """Send the next queued sentence and arm the wait for its START."""
         piece = self._pending.popleft()
-        line = protocol.synth_start(self.settings.alias, self.settings.voice, piece.text)
+        line = protocol.synth_start(self.settings.alias, piece.voice, piece.line)
         self._speech.sent(piece, line.split("|", 3)[3])
         log.info("say: %s", piece.text)
         self._emit(Send(line, sentence=True))
-        seconds = self.settings.synth_timeout + self.settings.synth_seconds_per_char * len(
-            piece.text
-        )
-        self._emit(Arm("synth", seconds))
+        # The host answers with SYNTH_EVENT_START within milliseconds; none by synth_timeout
+        # means none is coming (unknown voice, synthesizer off). Its START re-arms the wait.
+        self._emit(Arm("synth", self.settings.synth_timeout))
 
     def finish_turn(self, data: EventData) -> None:
         """The reply is over: commit what was heard."""
@@ -290,8 +305,18 @@ class Controller:
         self._end_turn(outcome)
 
     def track_start(self, data: EventData) -> None:
-        """A SYNTH_EVENT_START for our alias: credit it to the sentence it belongs to."""
-        self._speech.started()
+        """A SYNTH_EVENT_START for our alias: credit it to the sentence it belongs to.
+
+        If that is the outstanding one, wait for its STOP as long as its speech is expected to
+        take (``fsm_agent.core.speech_time``).
+        """
+        event = _step(data).event
+        assert isinstance(event, SynthStarted)
+        if self._speech.started(event.at):
+            piece = self._speech.outstanding
+            assert piece is not None
+            engine = self._voices.engine(piece.voice)
+            self._emit(Arm("synth", self._timer.deadline(piece.line, piece.voice, engine)))
 
     def track_echo(self, data: EventData) -> None:
         """Our SYNTH_START came back: older sentences will never start."""
@@ -323,8 +348,19 @@ class Controller:
             # A sentence too long for one lip-sync string is spoken in units, cut at its
             # soft breaks (the segmenter itself keeps sentences whole).
             for unit in speech_units(self._cleaner.clean(sentence), s.lang):
-                for text in protocol.speakable_pieces(s.alias, s.voice, unit):
-                    self._pending.append(_Piece(text, from_llm=True))
+                self._add(unit, from_llm=True)
+
+    def _add(self, text: str, *, from_llm: bool) -> None:
+        """Queue ``text`` in the voice of its language, in pieces that fit a line.
+
+        An Open JTalk voice gets its ASCII widened to full-width: its plugin crashes the host
+        on ASCII-heavy text, and reads the full-width forms the same.
+        """
+        voice = self._voices.voice_for(text)
+        widen = self.talks_to_mmdagent and self._voices.widens(voice)
+        for piece in protocol.speakable_pieces(self.settings.alias, voice, text, widen=widen):
+            line = widen_ascii(piece) if widen else piece
+            self._pending.append(_Piece(piece, line, voice, from_llm))
 
     def _close_stream(self, *, cancel: bool) -> None:
         """Close the stream; called from the prepare step, in the state the event came in."""
@@ -345,9 +381,7 @@ class Controller:
         self._queue([s for s in self._segmenter.flush() if _COMPLETE.search(s)])
         nothing_said = not self._heard and self._speech.outstanding is None and not self._pending
         if nothing_said and self.settings.error_reply:
-            s = self.settings
-            for text in protocol.speakable_pieces(s.alias, s.voice, s.error_reply):
-                self._pending.append(_Piece(text, from_llm=False))
+            self._add(self.settings.error_reply, from_llm=False)
 
     def _done_speaking(self, piece: _Piece | None, heard: bool) -> None:
         self._emit(Disarm("synth"))

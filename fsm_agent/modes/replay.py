@@ -155,7 +155,7 @@ def main(args: argparse.Namespace) -> int:
     out = utf8_output(sys.stdout)
     transcript = read_transcript(_read_bytes(args.file), args.step)
     settings = settings_from_args(args)
-    spoken = spoken_replies(transcript, settings.alias)
+    spoken = spoken_replies(transcript, settings.alias, settings.voice_engines)
     recorded = dict(transcript.settings)
     if len(set(spoken.voices)) == 1:
         recorded.setdefault("voice", spoken.voices[0])
@@ -183,6 +183,8 @@ def main(args: argparse.Namespace) -> int:
             file=out,
         )
     replayer = Replayer(settings, source, fallback, emit)
+    if transcript.mode == "chat":  # a terminal chat's record: its lines were never widened
+        replayer.controller.talks_to_mmdagent = False
     recorder = replayer.recorder = _open_record(settings, lambda: replayer.now)
     try:
         for at, raw in transcript.lines:

@@ -21,6 +21,7 @@ import regex
 
 from fsm_agent.core.events import Event, StreamEnd, StreamError, Utterance, event_from_message
 from fsm_agent.core.protocol import parse_line
+from fsm_agent.core.voices import engine_of, narrow_ascii
 from fsm_agent.runtime.record import REPLAY_SETTINGS
 from fsm_agent.text.join import join_sentences
 
@@ -59,6 +60,14 @@ class ParsedTranscript:
     sent: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     is_record: bool = False
+    mode: str = ""
+    """The mode that wrote a record file (``run``, ``chat``...), from its meta line."""
+    child_ended: bool = False
+    """The host's log says its child ended ("detected end of child process"); the lines
+    after it are left out."""
+
+
+_CHILD_GONE = "AnyScript: Status: detected end of child process"
 
 
 def read_transcript(raw_lines: Iterable[bytes], step: float = 0.0) -> ParsedTranscript:
@@ -84,6 +93,11 @@ def read_transcript(raw_lines: Iterable[bytes], step: float = 0.0) -> ParsedTran
             _take_entry(out, entry, now, opened)
             continue
         text = raw.decode("utf-8", errors="replace")
+        if _CHILD_GONE in text:
+            # The host's log says a child ended: nothing after reaches it. (The log does not
+            # say which child; a host running several takes it to be ours.)
+            out.child_ended = True
+            break
         clock = _alllog_seconds(text)
         if clock is not None:
             first_clock = clock if first_clock is None else first_clock
@@ -117,6 +131,7 @@ def _take_entry(
     elif kind == "out":
         out.sent.append(line)
     elif kind == "meta":
+        out.mode = line.rsplit(" ", 1)[-1]  # "fsm-agent 0.1.0 chat"
         settings = entry.get("settings")
         if isinstance(settings, dict):
             out.settings = {k: v for k, v in settings.items() if k in REPLAY_SETTINGS}
@@ -180,17 +195,22 @@ class SpokenReplies:
         return None
 
 
-def spoken_replies(transcript: ParsedTranscript, alias: str) -> SpokenReplies:
+def spoken_replies(
+    transcript: ParsedTranscript, alias: str, engines: Iterable[tuple[str, str]] = ()
+) -> SpokenReplies:
     """Rebuild the replies of an AllLog or plain transcript from our echoed ``SYNTH_START`` lines.
 
     Each ``RECOG_EVENT_STOP`` opens a turn; the text of every ``SYNTH_START|alias|voice|text``
     after it joins that turn's reply (with a space between sentences, none between two CJK
     ones). Those sentences are what was spoken, so a turn cut short by a barge-in replays with
-    what was heard, and an ``--error-reply`` sentence replays as a reply.
+    what was heard, and an ``--error-reply`` sentence replays as a reply. A sentence sent to an
+    Open JTalk voice had its ASCII widened on the way out; it is narrowed back, so that the
+    reply is the model's text again (re-split, a widened ``．`` would end a sentence early).
 
     Args:
         transcript: The transcript (a ``--record`` file has its own replies; it gives none here).
         alias: Our model alias.
+        engines: ``(voice, engine)`` pairs, the ``voice_engines`` setting.
 
     Returns:
         The replies, our echoed lines and their voices.
@@ -210,8 +230,11 @@ def spoken_replies(transcript: ParsedTranscript, alias: str) -> SpokenReplies:
         elif msg.type == "SYNTH_START" and msg.arg(0) == alias and len(msg.args) >= 3:
             out.sent.append("|".join((msg.type, *msg.args)))
             out.voices.append(msg.args[1])
-            if turns and msg.args[2].strip():
-                turns[-1][1].append(msg.args[2].strip())
+            text = msg.args[2].strip()
+            if engine_of(msg.args[1], engines) == "open_jtalk":
+                text = narrow_ascii(text)
+            if turns and text:
+                turns[-1][1].append(text)
         elif msg.type == "SYNTH_STOP" and msg.arg(0) == alias:
             out.sent.append("|".join((msg.type, *msg.args)))
     out.replies = [(user, join_sentences(sentences)) for user, sentences in turns if sentences]

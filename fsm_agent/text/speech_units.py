@@ -5,7 +5,8 @@ limit: MMDAgent-EX caps the lip-sync phoneme string of one SYNTH_START at about 
 (the team's PROTOCOL.md, "Keep sentences short"). In the recorded runs of the real host the
 Japanese voice wrote 8-11.3 bytes of lip-sync string per character of kana and kanji text, and
 28 per full-width digit (digits are read out one by one). So a unit is kept under
-``SPEECH_LIMIT`` weighted characters, a digit weighing three: 170 × 11.3 ≈ 1.9 KB.
+``SPEECH_LIMIT`` weighted characters, a digit weighing 28 / 11.3 ≈ 2.5: 170 × 11.3 ≈ 1.9 KB.
+(60 full-width digits, 1.7 KB of lip-sync string, were spoken whole on the real host.)
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from fsm_agent.text.ruleset import load
 __all__ = ["SPEECH_LIMIT", "speech_units"]
 
 SPEECH_LIMIT = 170
-_DIGIT_WEIGHT = 3
+_DIGIT_WEIGHT = 2.5
 _DIGITS = regex.compile(r"\p{Nd}")
 
 
-def _weight(text: str) -> int:
+def _weight(text: str) -> float:
     return len(text) + (_DIGIT_WEIGHT - 1) * len(_DIGITS.findall(text))
 
 
@@ -29,7 +30,7 @@ def _fits(text: str, limit: int) -> int:
     """How many characters of ``text`` fit within ``limit`` weighted characters."""
     if _weight(text) <= limit:
         return len(text)
-    used = 0
+    used = 0.0
     for i, ch in enumerate(text):
         used += _DIGIT_WEIGHT if ch.isdigit() else 1
         if used > limit:
