@@ -26,6 +26,8 @@ A row has exactly one input:
 - ``end = true``: the current stream ends (``tokens = N``: the server's usage report).
 - ``error = "reason"``: the current stream fails.
 - ``deadline = "synth"`` or ``"stream"``: that deadline passes.
+- ``summary_answer = "text"``: the answer to the last summary request (``--summarize``);
+  ``summary_error = "reason"``: that request fails.
 
 ``repeat = { text = "a", times = 5000 }`` appends a long run to a host or chunk text.
 
@@ -39,6 +41,9 @@ Expectations, checked after the row:
   out: ``[["user", "hi"]]``.
 - ``turn``: optional, the outcome of the turn that ended in this row: done, interrupted,
   failed or empty.
+- ``summarize``: optional, whether a summary request was made in this row.
+- ``summary``: optional, the running summary after the row ("" for none).
+- ``cleared``: optional, whether the history file was told to empty itself in this row.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     CancelStream,
     Chunk,
+    ClearMemory,
     Command,
     Deadline,
     Event,
@@ -65,6 +71,9 @@ from fsm_agent.core.events import (
     StartStream,
     StreamEnd,
     StreamError,
+    Summarize,
+    SummaryDone,
+    SummaryFailed,
     TurnDone,
     event_from_message,
 )
@@ -85,8 +94,20 @@ INPUTS = (
     "error",
     "stale_error",
     "deadline",
+    "summary_answer",
+    "summary_error",
 )
-EXPECTATIONS = ("out", "state", "cancel", "history", "request", "turn")
+EXPECTATIONS = (
+    "out",
+    "state",
+    "cancel",
+    "history",
+    "request",
+    "turn",
+    "summarize",
+    "summary",
+    "cleared",
+)
 MODIFIERS = ("tokens", "repeat")
 CASE_KEYS = ("name", "description", "settings", "row", "xfail", "process")
 OUTCOMES = ("done", "interrupted", "failed", "empty")
@@ -114,6 +135,9 @@ class Row:
     history: tuple[tuple[str, str], ...] | None
     request: tuple[tuple[str, str], ...] | None
     turn: str | None
+    summarize: bool | None = None
+    summary_after: str | None = None
+    cleared: bool | None = None
 
     def describe(self) -> str:
         """The input as written in the file (long values shortened)."""
@@ -248,6 +272,14 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
         raise CaseFormatError(f"{where}: needs exactly one input of {INPUTS}, has {inputs}")
     kind = inputs[0]
     value = raw[kind]
+    flags = {}
+    for key in ("summarize", "cleared"):
+        if key in raw and not isinstance(raw[key], bool):
+            raise CaseFormatError(f"{where}: {key} must be true or false")
+        flags[key] = raw.get(key)
+    summary_after = raw.get("summary")
+    if summary_after is not None and not isinstance(summary_after, str):
+        raise CaseFormatError(f"{where}: summary must be a string")
     if kind in ("end", "stale_end") and value is not True:
         raise CaseFormatError(f"{where}: write {kind} = true")
     if kind == "deadline" and value not in ("synth", "stream"):
@@ -283,7 +315,21 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
     turn = raw.get("turn")
     if turn is not None and turn not in OUTCOMES:
         raise CaseFormatError(f"{where}: turn is one of {OUTCOMES}")
-    return Row(number, kind, value, tokens, tuple(out), state, cancel, history, request, turn)
+    return Row(
+        number,
+        kind,
+        value,
+        tokens,
+        tuple(out),
+        state,
+        cancel,
+        history,
+        request,
+        turn,
+        flags["summarize"],
+        summary_after,
+        flags["cleared"],
+    )
 
 
 def host_bytes(spec: str) -> bytes:
@@ -336,6 +382,13 @@ def make_event(row: Row, controller: Controller) -> Event | None:
             return StreamError(gen - 1, row.value)
         case "deadline":
             return Deadline(row.value)
+        case "summary_answer" | "summary_error":
+            asked = controller.memory.asked
+            if asked is None:
+                raise CaseFormatError(f"row {row.number}: {row.kind} but no summary was asked for")
+            if row.kind == "summary_error":
+                return SummaryFailed(asked.job, row.value)
+            return SummaryDone(asked.job, row.value, asked.through)
     raise AssertionError(row.kind)  # pragma: no cover
 
 
@@ -425,6 +478,16 @@ def _check(row: Row, controller: Controller, commands: list[Command]) -> list[st
             problems.append(
                 f"request: expected {[list(p) for p in row.request]}\n         actual   {actual}"
             )
+    asked = any(isinstance(c, Summarize) for c in commands)
+    if row.summarize is not None and asked != row.summarize:
+        problems.append(f"summarize: expected {row.summarize}, actual {asked}")
+    if row.summary_after is not None and controller.history.summary != row.summary_after:
+        problems.append(
+            f"summary: expected {row.summary_after!r}, actual {controller.history.summary!r}"
+        )
+    cleared = any(isinstance(c, ClearMemory) for c in commands)
+    if row.cleared is not None and cleared != row.cleared:
+        problems.append(f"cleared: expected {row.cleared}, actual {cleared}")
     if row.turn is not None:
         outcomes = [c.outcome for c in commands if isinstance(c, TurnDone)]
         if row.turn not in outcomes:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from agent_cli import clean_env
 
+from fsm_agent.core.memory import mark_interrupted
 from fsm_agent.core.speech_time import UNHEARD_SLACK, estimate
 from fsm_agent.core.voices import widen_ascii
 from fsm_agent.sim.host_process import HostProcess
@@ -257,7 +258,12 @@ def test_barge_in_while_the_request_waits_for_headers_closes_it_at_once(
     assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
     finish(host)
     assert len(server.requests) == 2  # the cancelled request was not retried
-    assert server.requests[-1].body["messages"][1:] == [{"role": "user", "content": "second"}]
+    # nothing was heard of the first reply: only the mark of the interruption is kept
+    assert server.requests[-1].body["messages"][1:] == [
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "…"},
+        {"role": "user", "content": "second"},
+    ]
 
 
 def test_barge_in_stops_speech_cancels_stream_and_keeps_only_what_was_heard() -> None:
@@ -276,7 +282,8 @@ def test_barge_in_stops_speech_cancels_stream_and_keeps_only_what_was_heard() ->
         heard = srv.requests[-1].body["messages"][2]
         assert heard["role"] == "assistant"
         said_before = synth_texts(host)[: synth_texts(host).index("OK.")]
-        assert heard["content"] == " ".join(said_before)
+        # the last one was cut off by the SYNTH_STOP: not heard to its end, so not kept
+        assert heard["content"] == mark_interrupted(" ".join(said_before[:-1]), "ellipsis")
         assert "Four and more." * 3 not in heard["content"]
 
 

@@ -85,9 +85,8 @@ def test_barge_in_stops_speech_and_keeps_only_what_was_heard(
     assert after[0] == "SYNTH_STOP|0"
     assert after[1] == "SYNTH_START|0|mei_voice_normal|" + W("どういたしまして。")
     history = [t for label, t in found if label == "history"]
-    assert (
-        history[-3] == "AI: Sure! Tokyo is the capital of Japan, home to about 14 million people."
-    )
+    # the sentence cut off by the barge-in was not heard to its end: only the mark stays
+    assert history[-3] == "AI: Sure! …"
     assert "cherry" not in "".join(history)
 
 

@@ -93,7 +93,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         name = key.replace("-", "_")
         if name not in SETTING_NAMES:
             raise ConfigError(f"{path}: unknown setting {key!r}")
-        if name in ("prompt_file", "log_file", "record") and value:
+        if name in ("prompt_file", "log_file", "record", "history_file") and value:
             value = path.parent / Path(str(value))
         if name == "backend" and str(value).startswith("script:"):
             value = "script:" + str(path.parent / str(value)[len("script:") :])

@@ -27,6 +27,8 @@ from fsm_agent.core.events import (
     StartStream,
     StreamEnd,
     StreamError,
+    SummaryDone,
+    SummaryFailed,
     SynthEchoed,
     SynthStarted,
     SynthStopped,
@@ -34,6 +36,7 @@ from fsm_agent.core.events import (
     Utterance,
 )
 from fsm_agent.core.history import History
+from fsm_agent.core.memory import Memory
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
 from fsm_agent.core.speech_time import SpeechTimer
@@ -108,6 +111,7 @@ class Controller:
     Attributes:
         state: The current state name (see ``fsm_agent.core.table``).
         history: The committed conversation.
+        memory: What turns leave in it, the running summary, forgetting.
         gen: The number of the current generation (the LLM request of the current turn).
         machine: The ``transitions`` machine.
 
@@ -121,8 +125,12 @@ class Controller:
     def __init__(self, settings: Settings, history: History | None = None) -> None:
         self.settings = settings
         self.history = history or History(
-            settings.system_prompt, settings.history_turns, settings.history_tokens
+            settings.system_prompt,
+            settings.history_turns,
+            settings.history_tokens,
+            summarize=settings.summarize,
         )
+        self.memory = Memory(self.history, settings)
         self.gen = 0
         self._out: list[Command] = []
         self._user = ""
@@ -194,6 +202,10 @@ class Controller:
             case Deadline(kind="synth"):
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
                 self._done_speaking(*self._speech.abandon())
+            case SummaryDone() as done:
+                self._out.extend(self.memory.take_summary(done))
+            case SummaryFailed() as failed:
+                self.memory.summary_failed(failed)
             case SynthStopped(at=at):
                 started_at = self._speech.started_at
                 piece = self._speech.stopped()
@@ -246,6 +258,10 @@ class Controller:
         """The start of the user's speech interrupts (``--barge-in start``)."""
         return self.settings.barge_in == "start"
 
+    def summary_due(self, data: EventData) -> bool:
+        """Turns trimmed from the history wait for the running summary (``--summarize``)."""
+        return self.memory.summary_due()
+
     # ---- actions ----------------------------------------------------------------------------
 
     def start_turn(self, data: EventData) -> None:
@@ -265,15 +281,29 @@ class Controller:
         self.start_turn(data)
 
     def interrupt(self, data: EventData) -> None:
-        """Stop our speech and the stream; keep in the history what the user heard."""
+        """Stop our speech and the stream; keep in the history what the user heard.
+
+        The sentence cut off was not heard to its end, so it is not kept; the interruption
+        is marked instead (``barge_in_mark``).
+        """
         if self._speech.outstanding is not None:
             self._emit(Send(protocol.synth_stop(self.settings.alias)))
-            self._done_speaking(*self._speech.abandon())
+            piece, _started = self._speech.abandon()
+            self._done_speaking(piece, heard=False)
         if data.transition is not None and data.transition.source in OPEN:
             self._emit(CancelStream(self.gen))
             self._emit(Disarm("stream"))
         self._pending.clear()
         self._end_turn("interrupted")
+
+    def forget_all(self, data: EventData) -> None:
+        """Forget the conversation (``FSM_AGENT_FORGET``, chat's ``/reset``), held words too."""
+        self._held.clear()
+        self._out.extend(self.memory.forget())
+
+    def start_summary(self, data: EventData) -> None:
+        """Ask for the next round of the running summary (between turns only)."""
+        self._out.extend(self.memory.start_summary())
 
     def hold_utterance(self, data: EventData) -> None:
         """``--barge-in never``: answer this utterance once the current reply is over."""
@@ -334,7 +364,8 @@ class Controller:
         self._failed = False
         self._segmenter = Segmenter(self.settings.lang)
         self._cleaner.reset()
-        self._request = tuple(self.history.messages(self._user))
+        self._out.extend(self.memory.before_turn())  # the reply never waits behind a summary
+        self._request = tuple(self.history.request(self._user))
         log.info("user: %s", self._user)
         self._emit(StartStream(self.gen, self._request))
         self._emit(Arm("stream", self.settings.stream_timeout))
@@ -390,8 +421,8 @@ class Controller:
 
     def _end_turn(self, outcome: str) -> None:
         heard = join_sentences(self._heard)
-        if heard:
-            self.history.commit(self._user, heard)
+        interrupted = outcome == "interrupted"
+        self._out.extend(self.memory.commit(self._user, heard, interrupted=interrupted))
         self._emit(TurnDone(self._user, heard, outcome))  # type: ignore[arg-type]
         self._heard = []
         self._failed = False

@@ -13,6 +13,9 @@ BargeIn = Literal["final", "start", "never"]
 Pairs = tuple[tuple[str, str], ...]
 """A small mapping as a setting: ``(key, value)`` pairs, in order (TOML: a table)."""
 BARGE_IN_CHOICES: tuple[str, ...] = ("final", "start", "never")
+BargeInMark = Literal["ellipsis", "note", "none"]
+BARGE_IN_MARK_CHOICES: tuple[str, ...] = ("ellipsis", "note", "none")
+MIN_SUMMARY_TOKENS = 20
 LOG_LEVELS: tuple[str, ...] = ("debug", "info", "warning", "error")
 MAX_SECONDS = 3600.0
 """The longest timeout a setting may ask for; more is a typo, and ``inf`` would crash the loop."""
@@ -114,6 +117,28 @@ class Settings:
     )
     history_turns: int = setting(20, "turns kept", metavar="N")
     history_tokens: int = setting(3000, "token budget of the history", metavar="N")
+    history_file: Path | None = setting(
+        None,
+        "keep the conversation in FILE (JSON lines, UTF-8): each turn is added as it ends and "
+        "the file is read at start, so a restart remembers; FSM_AGENT_FORGET from the "
+        "content (or chat's /reset) empties it",
+        metavar="FILE",
+        shown_default="none",
+    )
+    summarize: bool = setting(
+        False,
+        "condense the turns trimmed from the history into a running summary after the system "
+        "prompt (one more LLM request, between turns)",
+    )
+    summary_tokens: int = setting(
+        300, "largest running summary, in tokens; within the history's budget", metavar="N"
+    )
+    barge_in_mark: BargeInMark = setting(
+        "ellipsis",
+        "how a reply cut off by the user is kept: what was heard then '…' (ellipsis), then "
+        "'[interrupted]' (note), or as heard (none)",
+        choices=BARGE_IN_MARK_CHOICES,
+    )
     synth_timeout: float = setting(
         2.0,
         "wait this long past a sentence's expected end for its SYNTH_EVENT_STOP (the expected "
@@ -256,6 +281,13 @@ def validate(s: Settings) -> Settings:
         raise ConfigError(
             f"barge_in must be one of {', '.join(BARGE_IN_CHOICES)}, not {s.barge_in!r}"
         )
+    if s.barge_in_mark not in BARGE_IN_MARK_CHOICES:
+        raise ConfigError(
+            f"barge_in_mark must be one of {', '.join(BARGE_IN_MARK_CHOICES)}, "
+            f"not {s.barge_in_mark!r}"
+        )
+    if s.summary_tokens < MIN_SUMMARY_TOKENS:
+        raise ConfigError(f"summary_tokens must be at least {MIN_SUMMARY_TOKENS}")
     if s.log_level.lower() not in LOG_LEVELS:
         raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {s.log_level!r}")
     for name in ("synth_timeout", "stream_timeout"):

@@ -10,7 +10,8 @@ row for the current state is ignored.
 The conditions read what the event has already done to the controller's data: the machine's
 prepare step (``Controller.take_in``) applies it before the rows are tried (a chunk has been
 split into sentences, a STOP has been matched to our outstanding sentence). ``idle`` is the
-machine's own trigger: entering Idle fires it, so an utterance held while busy is answered.
+machine's own trigger: entering Idle fires it, so an utterance held while busy is answered, or
+else the running summary (``--summarize``) is asked for: between turns, never before a reply.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("utterance",       BUSY,         "Generating", "barge_in_enabled",                 "restart_turn"),
     Row("utterance",       BUSY,         None,         "not barge_in_enabled",             "hold_utterance"),
     Row("idle",            "Idle",       "Generating", "has_held",                         "answer_held"),
+    Row("idle",            "Idle",       None,         "summary_due",                      "start_summary"),
     Row("speech_start",    BUSY,         "Idle",       "barge_in_on_speech",               "interrupt"),
     # -- the stream: an old generation's events are dropped; a sentence is spoken at once ----
     Row("chunk",           OPEN,         None,         "is_stale"),
@@ -116,6 +118,12 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("stream_error",    CLOSED,       None),
     Row("stream_deadline", CLOSED,       None),
     Row("synth_deadline",  QUIET,        None),  # no sentence of ours is waited on
+    # -- memory: forgetting on request; the running summary is made only between turns -------
+    Row("forget",          "Idle",       None,         "",                                 "forget_all"),
+    Row("forget",          BUSY,         "Idle",       "",                                 "interrupt, forget_all"),
+    Row("summary_done",    "Idle",       None,         "summary_due",                      "start_summary"),
+    Row("summary_done",    STATES,       None),  # kept by the prepare step; busy: next round later
+    Row("summary_failed",  STATES,       None),  # logged by the prepare step; retried after a turn
 )  # fmt: skip
 
 TRIGGERS: tuple[str, ...] = tuple(dict.fromkeys(row.trigger for row in TRANSITIONS))

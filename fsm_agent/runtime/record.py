@@ -46,6 +46,7 @@ REPLAY_SETTINGS: tuple[str, ...] = (
     "keep_emoji",
     "history_turns",
     "history_tokens",
+    "barge_in_mark",
     "system_prompt",
 )
 """Settings that change what the controller sends; the meta line keeps them for ``replay``."""
