@@ -25,7 +25,7 @@ A row has exactly one input:
   end / a failure of the previous generation.
 - ``end = true``: the current stream ends (``tokens = N``: the server's usage report).
 - ``error = "reason"``: the current stream fails.
-- ``deadline = "synth"`` or ``"stream"``: that deadline passes.
+- ``deadline = "synth"``, ``"stream"`` or ``"idle_talk"``: that deadline passes.
 - ``summary_answer = "text"``: the answer to the last summary request (``--summarize``);
   ``summary_error = "reason"``: that request fails.
 
@@ -41,6 +41,7 @@ Expectations, checked after the row:
   out: ``[["user", "hi"]]``.
 - ``turn``: optional, the outcome of the turn that ended in this row: done, interrupted,
   failed or empty.
+- ``armed``: optional, the deadlines armed after the row, e.g. ``["idle_talk", "synth"]``.
 - ``summarize``: optional, whether a summary request was made in this row.
 - ``summary``: optional, the running summary after the row ("" for none).
 - ``cleared``: optional, whether the history file was told to empty itself in this row.
@@ -107,10 +108,12 @@ EXPECTATIONS = (
     "summarize",
     "summary",
     "cleared",
+    "armed",
 )
 MODIFIERS = ("tokens", "repeat")
 CASE_KEYS = ("name", "description", "settings", "row", "xfail", "process")
 OUTCOMES = ("done", "interrupted", "failed", "empty")
+DEADLINES = ("synth", "stream", "idle_talk")
 
 
 class CaseFormatError(ValueError):
@@ -138,6 +141,7 @@ class Row:
     summarize: bool | None = None
     summary_after: str | None = None
     cleared: bool | None = None
+    armed: tuple[str, ...] | None = None
 
     def describe(self) -> str:
         """The input as written in the file (long values shortened)."""
@@ -282,8 +286,8 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
         raise CaseFormatError(f"{where}: summary must be a string")
     if kind in ("end", "stale_end") and value is not True:
         raise CaseFormatError(f"{where}: write {kind} = true")
-    if kind == "deadline" and value not in ("synth", "stream"):
-        raise CaseFormatError(f'{where}: deadline is "synth" or "stream"')
+    if kind == "deadline" and value not in DEADLINES:
+        raise CaseFormatError(f"{where}: deadline is one of {DEADLINES}")
     if kind not in ("end", "stale_end") and not isinstance(value, str):
         raise CaseFormatError(f"{where}: {kind} must be a string")
     if "repeat" in raw:
@@ -315,6 +319,11 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
     turn = raw.get("turn")
     if turn is not None and turn not in OUTCOMES:
         raise CaseFormatError(f"{where}: turn is one of {OUTCOMES}")
+    armed = raw.get("armed")
+    if armed is not None and not (
+        isinstance(armed, list) and all(kind in DEADLINES for kind in armed)
+    ):
+        raise CaseFormatError(f"{where}: armed is a list of deadlines from {DEADLINES}")
     return Row(
         number,
         kind,
@@ -329,6 +338,7 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
         flags["summarize"],
         summary_after,
         flags["cleared"],
+        None if armed is None else tuple(sorted(armed)),
     )
 
 
@@ -354,8 +364,14 @@ def host_bytes(spec: str) -> bytes:
 
 
 def case_settings(case: Case) -> Settings:
-    """The case's settings on top of the defaults, validated; the environment is not read."""
-    return load_settings(overrides=case.settings, environ={})
+    """The case's settings on top of the defaults, validated; the environment is not read.
+
+    A relative ``gestures`` file is relative to the case file.
+    """
+    settings = dict(case.settings)
+    if settings.get("gestures"):
+        settings["gestures"] = case.path.parent / settings["gestures"]
+    return load_settings(overrides=settings, environ={})
 
 
 def make_event(row: Row, controller: Controller) -> Event | None:
@@ -455,7 +471,9 @@ def _request(commands: list[Command]) -> tuple[tuple[str, str], ...] | None:
     return None
 
 
-def _check(row: Row, controller: Controller, commands: list[Command]) -> list[str]:
+def _check(
+    row: Row, controller: Controller, commands: list[Command], armed: tuple[str, ...] = ()
+) -> list[str]:
     """Return one line per expectation that does not hold."""
     problems: list[str] = []
     out = tuple(c.line for c in commands if isinstance(c, Send))
@@ -492,6 +510,8 @@ def _check(row: Row, controller: Controller, commands: list[Command]) -> list[st
         outcomes = [c.outcome for c in commands if isinstance(c, TurnDone)]
         if row.turn not in outcomes:
             problems.append(f"turn:    expected {row.turn}, actual {outcomes or 'no turn ended'}")
+    if row.armed is not None and armed != row.armed:
+        problems.append(f"armed:   expected {list(row.armed)}, actual {list(armed)}")
     return problems
 
 
@@ -526,7 +546,7 @@ def run_case(case: Case, *, check: bool = True) -> Coverage:
         )
         if not check:
             continue
-        problems = _check(row, controller, commands)
+        problems = _check(row, controller, commands, tuple(sorted(interp.deadlines)))
         if problems:
             raise CaseFailure(
                 f"{case.path}: case {case.name!r}, row {row.number} ({row.describe()}):\n"

@@ -135,14 +135,16 @@ def test_the_synth_deadline_grows_with_each_sentence_length(
     assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
     finish(host)
     armed = [float(x) for x in re.findall(r"synth deadline in ([0-9.]+) s", read(log_file))]
-    # per sentence: synth_timeout for its START, then from the START the expected speech (this
-    # fast simulated host's sentences are too short to teach the voice's pace) with room
+    # per sentence: when sent, the whole wait; at the host's echo of the line, synth_timeout for
+    # its START; from the START, the expected speech with room (this fast simulated host's
+    # sentences are too short to teach the voice's pace, so both whole waits are the same)
     expected = []
     for text in SPOKEN:
         speech = max(0.5 * len(text), UNHEARD_SLACK * estimate(text, "open_jtalk"))
-        expected += [pytest.approx(2.0), pytest.approx(2 + speech, abs=0.001)]
+        whole = pytest.approx(2 + speech, abs=0.001)
+        expected += [whole, pytest.approx(2.0), whole]
     assert armed == expected
-    assert armed[3] > armed[1]  # a longer sentence, a longer wait
+    assert armed[5] > armed[2]  # a longer sentence, a longer wait
 
 
 def test_three_turns_through_the_process_open_one_connection(server: FakeOpenAI) -> None:

@@ -293,6 +293,26 @@ def test_terminal_typewriter_and_ctrl_c_barge_in(tmp_path: Path) -> None:
         term.kill()
 
 
+def test_the_greeting_comes_first_and_tags_are_not_shown() -> None:
+    example = ROOT / "fsm_agent" / "modes" / "gestures.example.toml"
+    result = chat(
+        "hi\n/history\n",
+        "--backend", "echo", "--gestures", str(example),
+        "--greeting", "[bow]こんにちは、メイです。",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "» こんにちは、メイです。",
+        "you> hi",
+        "» You said: hi",
+        "you> /history",
+        "you: (The user has just arrived.)",
+        "bot: [bow]こんにちは、メイです。",  # the model sees its tags in the history
+        "you: hi",
+        "bot: You said: hi",
+    ]
+
+
 def test_history_file_carries_the_chat_over_and_reset_empties_it(tmp_path: Path) -> None:
     memory = tmp_path / "chat.jsonl"
     first = chat("Hello there.\n", "--backend", "echo", "--history-file", str(memory))

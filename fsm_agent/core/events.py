@@ -11,7 +11,7 @@ from typing import Literal
 
 from fsm_agent.core.protocol import Message
 
-DeadlineKind = Literal["synth", "stream"]
+DeadlineKind = Literal["synth", "stream", "idle_talk"]
 
 
 # ---- events -------------------------------------------------------------------------------
@@ -91,6 +91,17 @@ class SynthEchoed:
 
 
 @dataclass(frozen=True, slots=True)
+class HostReady:
+    """The host shows it is ready.
+
+    ``CURRENT_TIME`` (sent at start once the plugins are enabled, then every 30 s) or
+    ``MODEL_EVENT_ADD`` for our model alias.
+    """
+
+    trigger = "host_ready"
+
+
+@dataclass(frozen=True, slots=True)
 class Deadline:
     """A deadline armed with :class:`Arm` has passed (and was not disarmed)."""
 
@@ -140,6 +151,7 @@ Event = (
     | SynthStarted
     | SynthStopped
     | SynthEchoed
+    | HostReady
     | Deadline
     | Forget
     | SummaryDone
@@ -182,6 +194,8 @@ def event_from_message(msg: Message, alias: str, at: float | None = None) -> Eve
         return SynthStarted(at)
     if msg.type == "SYNTH_EVENT_STOP" and msg.arg(0) == alias:
         return SynthStopped(at)
+    if msg.type == "CURRENT_TIME" or (msg.type == "MODEL_EVENT_ADD" and msg.arg(0) == alias):
+        return HostReady()
     if msg.type == "SYNTH_START" and msg.arg(0) == alias and len(msg.args) >= 3:
         return SynthEchoed("|".join(msg.args[2:]))
     return None

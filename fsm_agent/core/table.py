@@ -111,7 +111,16 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("synth_stopped",   "Draining",   "Idle",       "stop_is_ours and not has_pending", "finish_turn"),
     Row("synth_deadline",  "Draining",   None,         "has_pending",                      "speak_next"),
     Row("synth_deadline",  "Draining",   "Idle",       "not has_pending",                  "finish_turn"),
+    # -- the avatar speaks first: a greeting when the host is ready, a remark in a silence ----
+    Row("host_ready",      "Idle",       "Draining",   "greeting_due and has_pending",     "speak_next"),
+    Row("host_ready",      "Idle",       "Generating", "greeting_due and greeting_asks",   "ask_greeting"),
+    Row("host_ready",      "Idle",       None,         "first_ready",                      "arm_idle_talk"),
+    Row("idle_talk_deadline", "Idle",    None,         "user_speaking",                    "arm_idle_talk"),
+    Row("idle_talk_deadline", "Idle",    "Generating", "idle_talk_left",                   "start_idle_talk"),
+    Row("speech_start",    "Idle",       None,         "idle_talk_left",                   "arm_idle_talk"),
     # -- events that change nothing where they come: written out, so that the table is total --
+    Row("host_ready",      STATES,       None),  # the clock's tick, or busy already
+    Row("idle_talk_deadline", STATES,    None),  # no more remarks, or busy already
     Row("speech_start",    "Idle",       None),  # nothing to interrupt
     Row("chunk",           CLOSED,       None),  # the stream is over: a late piece is dropped
     Row("stream_end",      CLOSED,       None),

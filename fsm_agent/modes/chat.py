@@ -28,7 +28,15 @@ from fsm_agent.backends.proxy import require_proxy_support
 from fsm_agent.config.load import require_llm_access, warn_about_api_key
 from fsm_agent.core.backend import Backend, Messages, ReplyStream
 from fsm_agent.core.controller import Controller
-from fsm_agent.core.events import Command, Event, Forget, SpeechStart, TurnDone, Utterance
+from fsm_agent.core.events import (
+    Command,
+    Event,
+    Forget,
+    HostReady,
+    SpeechStart,
+    TurnDone,
+    Utterance,
+)
 from fsm_agent.core.settings import Settings
 from fsm_agent.modes.chat_host import TerminalHost
 from fsm_agent.modes.term import Palette, ansi_terminal, utf8_output, wants_color
@@ -108,6 +116,8 @@ class ChatController(Controller):
         for command in commands:
             if isinstance(command, TurnDone):
                 report(command)
+        if isinstance(event, HostReady) and self.state == "Idle":
+            report(None)  # a greeting with nothing to say: no turn to wait for
         return commands
 
 
@@ -295,7 +305,8 @@ class Chat:
         out: TextIO,
     ) -> None:
         # Ctrl-C is the user starting to speak, so that must interrupt whatever --barge-in says.
-        self.settings = replace(settings, barge_in="start")
+        # No idle talk: a remark would print over the prompt while the user types.
+        self.settings = replace(settings, barge_in="start", idle_after=0.0)
         self.interactive = sys.stdin.isatty()
         live = ansi_terminal(out)
         self.screen = Screen(out, live, Palette(live and wants_color(out)))
@@ -333,6 +344,7 @@ class Chat:
         if self.interactive:
             self.screen.say("fsm-agent chat: /reset, /history, /quit; Ctrl-C stops a reply.", "dim")
         try:
+            self._greet()
             self._converse()
         finally:
             self.host.close()
@@ -371,6 +383,15 @@ class Chat:
             else:
                 self._turn(text)
 
+    def _greet(self) -> None:
+        """Say the greeting first (``greeting``/``greeting_prompt``), as the avatar does."""
+        if not (self.settings.greeting.strip() or self.settings.greeting_prompt.strip()):
+            return
+        self._done.clear()
+        self.screen.active = True
+        self.runtime.post(HostReady())
+        self._wait_for_turn()
+
     def _forget(self) -> None:
         """Forget on the loop thread, as the host's FSM_AGENT_FORGET does: the file too."""
         done = threading.Event()
@@ -383,6 +404,9 @@ class Chat:
         self.screen.active = True
         self._observe("RECOG_EVENT_STOP|" + " ".join(text.replace("|", "｜").split()))
         self.runtime.post(Utterance(text))
+        self._wait_for_turn()
+
+    def _wait_for_turn(self) -> None:
         while True:
             try:
                 while not self._done.wait(0.1):
