@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from fsm_agent.core.gestures import load_gestures
-from fsm_agent.core.settings import SETTING_NAMES, ConfigError, Settings, validate
+from fsm_agent.core.settings import SETTING_NAMES, ConfigError, Settings
+from fsm_agent.core.validation import validate
 
 log = logging.getLogger("fsm_agent.config")
 _PROMPT_KEYS = ("system_prompt", "prompt_file")
