@@ -25,7 +25,12 @@ A row has exactly one input:
   end / a failure of the previous generation.
 - ``end = true``: the current stream ends (``tokens = N``: the server's usage report).
 - ``error = "reason"``: the current stream fails.
-- ``deadline = "synth"``, ``"stream"`` or ``"idle_talk"``: that deadline passes.
+- ``overflow = { prompt = 877, context = 256 }``: the server refused the request as too long for
+  its context (either number may be left out: the server did not say it).
+- ``progress = "accepted"`` or ``"thinking"``: the server is working (it answered the request; a
+  reasoning delta came).
+- ``deadline = "synth"``, ``"stream"``, ``"idle_talk"``, ``"think"`` or ``"filler"``: that
+  deadline passes.
 - ``summary_answer = "text"``: the answer to the last summary request (``--summarize``);
   ``summary_error = "reason"``: that request fails.
 
@@ -68,6 +73,7 @@ from fsm_agent.core.events import (
     Command,
     Deadline,
     Event,
+    Progress,
     Send,
     StartStream,
     StreamEnd,
@@ -94,6 +100,8 @@ INPUTS = (
     "stale_end",
     "error",
     "stale_error",
+    "overflow",
+    "progress",
     "deadline",
     "summary_answer",
     "summary_error",
@@ -113,7 +121,7 @@ EXPECTATIONS = (
 MODIFIERS = ("tokens", "repeat")
 CASE_KEYS = ("name", "description", "settings", "row", "xfail", "process")
 OUTCOMES = ("done", "interrupted", "failed", "empty")
-DEADLINES = ("synth", "stream", "idle_talk")
+DEADLINES = ("synth", "stream", "idle_talk", "think", "filler")
 
 
 class CaseFormatError(ValueError):
@@ -288,7 +296,15 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
         raise CaseFormatError(f"{where}: write {kind} = true")
     if kind == "deadline" and value not in DEADLINES:
         raise CaseFormatError(f"{where}: deadline is one of {DEADLINES}")
-    if kind not in ("end", "stale_end") and not isinstance(value, str):
+    if kind == "progress" and value not in ("accepted", "thinking"):
+        raise CaseFormatError(f'{where}: progress is "accepted" or "thinking"')
+    if kind == "overflow" and not (
+        isinstance(value, dict)
+        and set(value) <= {"prompt", "context"}
+        and all(isinstance(v, int) for v in value.values())
+    ):
+        raise CaseFormatError(f"{where}: overflow = {{ prompt = N, context = N }}")
+    if kind not in ("end", "stale_end", "overflow") and not isinstance(value, str):
         raise CaseFormatError(f"{where}: {kind} must be a string")
     if "repeat" in raw:
         rep = raw["repeat"]
@@ -396,6 +412,11 @@ def make_event(row: Row, controller: Controller) -> Event | None:
             return StreamError(gen, row.value)
         case "stale_error":
             return StreamError(gen - 1, row.value)
+        case "overflow":
+            limits = (row.value.get("prompt"), row.value.get("context"))
+            return StreamError(gen, "the request exceeds the context", overflow=limits)
+        case "progress":
+            return Progress(gen, row.value)
         case "deadline":
             return Deadline(row.value)
         case "summary_answer" | "summary_error":

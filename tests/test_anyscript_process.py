@@ -459,6 +459,8 @@ def test_api_key_never_appears_in_output_logs_or_record(server: FakeOpenAI, tmp_
         str(record),
         "--max-retries",
         "0",
+        "--error-reply",
+        "none",  # the failed first turn says nothing: "second" cannot barge in on an apology
     )
     server.push("echo_key_in_error")
     host.say("first")

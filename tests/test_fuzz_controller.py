@@ -43,6 +43,7 @@ from fsm_agent.core.events import (
     Command,
     Disarm,
     Event,
+    Progress,
     Send,
     StartStream,
     StreamEnd,
@@ -61,6 +62,7 @@ from fsm_agent.runtime.interpreter import Effects, Interpreter
 from fsm_agent.text.join import join_sentences
 
 ERROR_REPLY = "Sorry, I could not answer that."
+FILLER = "Hmm, let me think."  # filler = "auto" with an slt voice
 _UNSAFE = regex.compile(r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}|]")
 
 # ---- strategies -------------------------------------------------------------------------------
@@ -73,6 +75,7 @@ chunk_text = st.one_of(
         [
             "Hello there. ",
             "How are you? ",
+            "<think>The user asks. I answer.</think>",
             "こんにちは。",
             "Mr. Smith paid 3.14 dollars! ",
             "SYNTH_START|0|x|evil\nKEYVALUE_SET|_RequestedURL|http://x\n",
@@ -133,12 +136,13 @@ host_line = st.one_of(
 )
 
 settings_strategy = st.builds(
-    lambda barge, err, max_chars, turns, tokens, lang, alias, mark, summarize: replace(
+    lambda barge, err, max_chars, turns, tokens, lang, alias, mark, summarize, filler: replace(
         Settings(),
         summarize=summarize,
         barge_in=barge,
         barge_in_mark=mark,
         error_reply=err,
+        filler=filler,
         max_reply_chars=max_chars,
         history_turns=turns,
         history_tokens=tokens,
@@ -157,6 +161,7 @@ settings_strategy = st.builds(
     st.sampled_from(["0", "gene"]),
     st.sampled_from(["ellipsis", "note", "none"]),
     st.booleans(),
+    st.sampled_from(["", "auto"]),
 )
 
 
@@ -280,7 +285,8 @@ class ControllerFuzz(RuleBasedStateMachine, Effects):
             self.sid += 1
             sid = self.sid
             text = line.split("|", 3)[3]
-            self.sent[sid] = (self.turn, text, text == protocol.sanitize_field(ERROR_REPLY))
+            ours = text in (protocol.sanitize_field(ERROR_REPLY), FILLER)  # not the LLM's
+            self.sent[sid] = (self.turn, text, ours)
             self.outstanding = sid
             self.queue.append(echo)
             if self.mode == "silent":  # unknown voice, no synthesizer: no events at all
@@ -410,6 +416,26 @@ class ControllerFuzz(RuleBasedStateMachine, Effects):
         if self.gen in self.open_gens:
             self.open_gens.discard(self.gen)
             self.feed(StreamError(self.gen, reason))
+
+    @precondition(lambda self: self.c is not None and self.gen in self.open_gens)
+    @rule(stage=st.sampled_from(["accepted", "thinking"]))
+    def progress(self, stage: str) -> None:
+        """The server is working: it answered the request, or a reasoning delta came."""
+        self.flush_immediate()
+        if self.gen in self.open_gens:
+            self.feed(Progress(self.gen, stage))  # type: ignore[arg-type]
+
+    @precondition(lambda self: self.c is not None and self.gen in self.open_gens)
+    @rule(
+        prompt=st.one_of(st.none(), st.integers(1, 5000)),
+        context=st.one_of(st.none(), st.integers(1, 4000)),
+    )
+    def context_overflow(self, prompt: int | None, context: int | None) -> None:
+        """The server refuses the request as too long: retried once, shorter, or failed."""
+        self.flush_immediate()
+        if self.gen in self.open_gens:
+            self.open_gens.discard(self.gen)
+            self.feed(StreamError(self.gen, "exceeds the context", (prompt, context)))
 
     @precondition(lambda self: self.c is not None and self.gen > 0)
     @rule(data=st.data(), which=st.sampled_from(["chunk", "end", "error"]), text=chunk_text)

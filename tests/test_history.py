@@ -82,6 +82,37 @@ def test_last_user_text(messages: list[Any], text: str) -> None:
     assert last_user_text(messages) == text
 
 
+def _long_history() -> History:
+    h = History("be brief", max_turns=20, max_tokens=10_000)
+    for i in range(6):
+        h.commit(f"question {i}", "a long answer " * 40)
+    return h
+
+
+def test_fit_context_uses_the_servers_numbers_and_keeps_the_lower_budget() -> None:
+    h = _long_history()
+    request = h.messages("next")
+    estimated = sum(estimate_tokens(m["content"]) for m in request)
+    # the server counts twice our estimate, and its context is half the request
+    assert h.fit_context(request, "next", 2 * estimated, estimated) is True
+    sent = sum(estimate_tokens(m["content"]) for m in h.messages("next")) * 2
+    assert sent <= estimated - estimated // 4  # fits, with a quarter left for the reply
+    assert h.max_tokens < 10_000  # learnt: later commits trim to it
+    budget = h.max_tokens
+    h.commit("more", "a long answer " * 40)
+    assert h.tokens() <= budget or len(h.turns) == 1
+
+
+def test_fit_context_without_numbers_halves_and_reports_when_nothing_can_go() -> None:
+    h = _long_history()
+    request = h.messages("next")
+    before = len(h.turns)
+    assert h.fit_context(request, "next", None, None) is True
+    assert 0 < len(h.turns) < before
+    empty = History("be brief")
+    assert empty.fit_context(empty.messages("hi"), "hi", 5000, 100) is False  # nothing to drop
+
+
 def test_a_request_fits_the_budget_with_its_own_utterance() -> None:
     h = History("sys", max_turns=100, max_tokens=200)
     for i in range(10):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import pytest
 
 from fsm_agent.backends.openai_compat import OpenAIBackend, StreamFailed
+from fsm_agent.core.backend import Signal
 from fsm_agent.core.events import Event
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.worker import Generation
@@ -26,6 +27,15 @@ def key(monkeypatch: pytest.MonkeyPatch) -> str:
     return secret
 
 
+def text_of(stream: Iterable[str | Signal], into: list[str] | None = None) -> str:
+    """The reply text of a stream; its signs of work (Signal) are no text."""
+    pieces = [] if into is None else into
+    for piece in stream:
+        if isinstance(piece, str):
+            pieces.append(piece)
+    return "".join(pieces)
+
+
 def backend_for(server: FakeOpenAI, **changes: object) -> OpenAIBackend:
     return OpenAIBackend(replace(Settings(), base_url=server.base_url, **changes))  # type: ignore[arg-type]
 
@@ -40,7 +50,7 @@ def test_a_whole_stream_is_the_reply_with_usage(server: FakeOpenAI) -> None:
     backend = backend_for(server)
     try:
         stream = backend.open(HELLO)
-        assert "".join(stream) == REPLY
+        assert text_of(stream) == REPLY
         assert stream.total_tokens
     finally:
         backend.close()
@@ -52,7 +62,7 @@ def test_a_finish_reason_without_done_is_a_complete_reply(server: FakeOpenAI) ->
     try:
         server.push("omit_done")
         stream = backend.open(HELLO)
-        assert "".join(stream) == REPLY
+        assert text_of(stream) == REPLY
         assert stream.total_tokens
     finally:
         backend.close()
@@ -64,7 +74,7 @@ def test_a_stream_cut_midway_is_a_failure_whatever_the_framing(server: FakeOpenA
         server.push(cut_after=len("Hello there. Ho"))
         received: list[str] = []
         with pytest.raises(Exception) as caught:
-            received.extend(backend.open(HELLO))
+            text_of(backend.open(HELLO), received)
         assert "".join(received) == "Hello there. Ho"
         if server.framing == "close":  # only the missing [DONE] and finish_reason tell
             assert isinstance(caught.value, StreamFailed)
@@ -77,7 +87,7 @@ def test_one_connection_serves_every_streamed_turn(server: FakeOpenAI) -> None:
     backend = backend_for(server)
     try:
         for _ in range(3):
-            assert "".join(backend.open(HELLO)) == REPLY
+            assert text_of(backend.open(HELLO)) == REPLY
         expected = 1 if server.framing == "chunked" else 3  # "close": the server ends each one
         assert server.connections_opened == expected
     finally:
@@ -103,7 +113,7 @@ def test_cancel_while_waiting_for_headers_closes_the_request_at_once(
             assert not generation.thread.is_alive()
             assert events == []  # a cancelled generation posts nothing
             assert len(srv.requests) == 1  # and is not retried
-            assert "".join(backend.open(HELLO)) == REPLY  # the backend serves the next turn
+            assert text_of(backend.open(HELLO)) == REPLY  # the backend serves the next turn
         finally:
             backend.close()
 
@@ -111,7 +121,7 @@ def test_cancel_while_waiting_for_headers_closes_the_request_at_once(
 def test_close_ends_the_backend_thread(server: FakeOpenAI) -> None:
     before = set(threading.enumerate())
     backend = backend_for(server)
-    assert "".join(backend.open(HELLO)) == REPLY
+    assert text_of(backend.open(HELLO)) == REPLY
     backend.close(timeout=WAIT)
     left = [t for t in set(threading.enumerate()) - before if not t.name.startswith("fake-")]
     assert left == []  # neither the loop thread nor its name-lookup executor

@@ -23,7 +23,8 @@ from collections.abc import Coroutine, Iterator
 from typing import Any
 
 from fsm_agent.backends.hints import request_hint
-from fsm_agent.core.backend import Messages, ReplyStream
+from fsm_agent.backends.overflow import context_overflow
+from fsm_agent.core.backend import Messages, ReplyStream, Signal
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.logs import add_secret
 
@@ -69,7 +70,7 @@ class _Stream:
         self._finished = False  # the server said so: [DONE] or a finish_reason
         self.total_tokens: int | None = None
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | Signal]:
         loop, client = self._backend.loop_and_client()
         with self._lock:
             if self._closed:
@@ -108,6 +109,7 @@ class _Stream:
             if self._kwargs.get("stream"):
                 manager = client.chat.completions.with_streaming_response.create(**self._kwargs)
                 async with manager as response:
+                    self._pieces.put(Signal.ACCEPTED)  # the server works on it from now on
                     await self._read_events(response)
             else:
                 self._take_whole(await client.chat.completions.create(**self._kwargs))
@@ -121,10 +123,11 @@ class _Stream:
                 log.debug("the stream broke after the end of the reply: %s", exc)
                 self._end()
             else:
-                hint = request_hint(exc, self._backend.settings)
+                failure = context_overflow(exc) or exc
+                hint = request_hint(exc, self._backend.settings) if failure is exc else None
                 if hint:
                     exc.add_note(hint)  # describe_error shows it: the URL, the likely mistake
-                self._pieces.put(exc)
+                self._pieces.put(failure)
 
     def _end(self) -> None:
         if not self._ended:
@@ -171,7 +174,13 @@ class _Stream:
             if not isinstance(choice, dict):
                 continue
             delta = choice.get("delta")
-            content = delta.get("content") if isinstance(delta, dict) else None
+            if not isinstance(delta, dict):
+                delta = {}
+            # llama.cpp and DeepSeek name the thinking reasoning_content; vLLM and Ollama reasoning.
+            thinking = delta.get("reasoning_content") or delta.get("reasoning")
+            if thinking and isinstance(thinking, str):
+                self._pieces.put(Signal.THINKING)
+            content = delta.get("content")
             if content and isinstance(content, str):
                 self._pieces.put(content)
             if choice.get("finish_reason"):
@@ -219,7 +228,12 @@ class OpenAIBackend:
                     # Local servers (Ollama, llama.cpp) accept any key; the client insists on one.
                     api_key=key or "no-key",
                     base_url=s.base_url,
-                    timeout=s.stream_timeout,
+                    # Silence is bounded by the controller's deadlines (stream_timeout: the
+                    # server is gone; think_timeout: it is working); the client must not cut a
+                    # server that is still processing the prompt before they do.
+                    timeout=openai.Timeout(
+                        max(s.stream_timeout, s.think_timeout) + 5.0, connect=s.stream_timeout
+                    ),
                     max_retries=s.max_retries,
                 )
 

@@ -12,13 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from fsm_agent.core.gestures import load_gestures
-from fsm_agent.core.settings import (
-    SETTING_NAMES,
-    ConfigError,
-    Settings,
-    check_base_url,
-    validate,
-)
+from fsm_agent.core.settings import SETTING_NAMES, ConfigError, Settings
+from fsm_agent.core.validation import check_base_url, validate
 from fsm_agent.text.files import TextFileError, read_text_file
 
 log = logging.getLogger("fsm_agent.config")

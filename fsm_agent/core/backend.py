@@ -6,6 +6,7 @@ thread to cancel (barge-in); backends (``fsm_agent.backends``) implement :class:
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -35,13 +36,50 @@ def last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
     return ""
 
 
+class Signal(enum.Enum):
+    """A sign that the server is working on the reply, yielded by a stream between its pieces.
+
+    Neither is reply text. They tell "the server is working" from "the server is gone": the
+    controller allows a long silence after ``ACCEPTED`` and keeps a turn alive while
+    ``THINKING`` comes (``think_timeout``), where plain silence is bounded by
+    ``stream_timeout``.
+    """
+
+    ACCEPTED = "accepted"
+    """The server answered the request (its response headers came); it may now be processing
+    the prompt, which on a CPU takes seconds to minutes before the first byte of the body."""
+    THINKING = "thinking"
+    """A reasoning delta (``reasoning_content`` / ``reasoning``): the model is thinking."""
+
+
+class ContextOverflow(Exception):
+    """The server refused the request because it does not fit the model's context.
+
+    Args:
+        message: The server's own words.
+        prompt_tokens: The request's size in tokens, if the server said it.
+        context_tokens: The context size in tokens, if the server said it.
+
+    """
+
+    def __init__(
+        self, message: str, prompt_tokens: int | None = None, context_tokens: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.prompt_tokens = prompt_tokens
+        self.context_tokens = context_tokens
+
+
 class ReplyStream(Protocol):
-    """An open reply: iterate it for text pieces; ``close()`` may be called from any thread."""
+    """An open reply: iterate it for text pieces; ``close()`` may be called from any thread.
+
+    Besides the text it may yield :class:`Signal` values: the server is working.
+    """
 
     total_tokens: int | None
     """The server's usage report, known once iteration has finished (None if not given)."""
 
-    def __iter__(self) -> Iterator[str]: ...
+    def __iter__(self) -> Iterator[str | Signal]: ...
 
     def close(self) -> None:
         """Stop the reply and release its connection at once."""
@@ -54,7 +92,9 @@ class Backend(Protocol):
         """Send the request; return the stream of the reply's text pieces.
 
         Raises:
-            Exception: Any failure; the runtime turns it into a ``StreamError``.
+            Exception: Any failure; the runtime turns it into a ``StreamError``. Raise (or
+                let the stream raise) :class:`ContextOverflow` when the request is too long
+                for the model, so that the history can be trimmed to fit.
 
         """
         ...

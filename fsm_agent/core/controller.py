@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass
 
-import regex
 from transitions import EventData, Machine
 
 from fsm_agent.core import protocol
+from fsm_agent.core.asides import Asides
 from fsm_agent.core.events import (
     Arm,
     CancelStream,
@@ -24,9 +23,9 @@ from fsm_agent.core.events import (
     Disarm,
     Event,
     HostReady,
+    Progress,
     Send,
     SpeechStart,
-    StartStream,
     StreamEnd,
     StreamError,
     SummaryDone,
@@ -42,62 +41,21 @@ from fsm_agent.core.gestures import Gestures
 from fsm_agent.core.history import History
 from fsm_agent.core.initiative import Initiative
 from fsm_agent.core.memory import Memory
+from fsm_agent.core.reply import ReplyText
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
 from fsm_agent.core.speech_time import SpeechTimer
+from fsm_agent.core.step import Step, step_of
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
 from fsm_agent.core.voices import VoiceBook
+from fsm_agent.core.waiting import WaitingForReply
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.join import join_sentences
-from fsm_agent.text.tags import TaggedSegmenter
 
 log = logging.getLogger("fsm_agent.core.controller")
-# A word longer than this is cut where the reply reaches its limit, not left out whole.
-_LONGEST_WORD = 40
-# A sentence that ends like one: a terminator, then perhaps closing quotes or brackets.
-# Every script's terminators (। ؟ ። too), as the rule files' sentence_terminal lists them.
-_COMPLETE = regex.compile(r"[\p{Sentence_Terminal}…][\p{Pe}\p{Pf}\p{Po}\s]*$")
 
 
-@dataclass(slots=True)
-class Step:
-    """One trigger's own data, passed to every callback of the machine (``EventData.args[0]``).
-
-    The prepare step (:meth:`Controller.take_in`) fills in what the event turned out to be, so
-    that the guards read per-event facts, not fields left over from an earlier event.
-    """
-
-    event: Event | None
-    """The event, or None for the machine's own ``idle`` trigger."""
-    stale: bool = False
-    """A stream event of an older generation."""
-    reply_full: bool = False
-    """The reply reached ``max_reply_chars`` with this chunk."""
-    ours: bool = False
-    """A ``SYNTH_EVENT_STOP`` that ends our outstanding sentence."""
-    first_ready: bool = False
-    """The host's first sign of being ready (see ``fsm_agent.core.initiative``)."""
-    user_speaking: bool = False
-    """The user began to speak (``RECOG_EVENT_START``) and no utterance has come since."""
-
-
-def _step(data: EventData) -> Step:
-    step = data.args[0]
-    assert isinstance(step, Step)
-    return step
-
-
-def _cut(text: str, room: int) -> str:
-    """The first ``room`` characters of ``text``; a word cut in two is left out when short."""
-    head = text[: max(room, 0)]
-    if len(head) < len(text) and head[-1:].isalnum() and text[len(head)].isalnum():
-        space = head.rfind(" ")
-        if space > 0 and len(head) - space <= _LONGEST_WORD:
-            head = head[:space]
-    return head
-
-
-class Controller(Initiative, Expressive):
+class Controller(WaitingForReply, Initiative, Expressive):
     """Speak a streamed reply sentence by sentence, one ``SYNTH_START`` at a time.
 
     The machine is ``transitions.Machine`` on this object, built from ``fsm_agent.core.table``.
@@ -140,7 +98,7 @@ class Controller(Initiative, Expressive):
         self._out: list[Command] = []
         self._user = ""
         self._request: tuple[dict[str, str], ...] = ()
-        self._reply = ""
+        self._reply = ReplyText(settings.lang, settings.max_reply_chars)
         self._pending: deque[Piece] = deque()
         self._heard: list[str] = []
         self._speech: SpeechTracker[Piece] = SpeechTracker()
@@ -151,8 +109,11 @@ class Controller(Initiative, Expressive):
         )
         self._failed = False
         self._held: list[str] = []
-        self._segmenter = TaggedSegmenter(settings.lang)
         self._cleaner = SpeechCleaner(keep_emoji=settings.keep_emoji)
+        self._think_prompted = settings.think_prompted  # learnt from a bare </think> if not set
+        self._retried = False
+        self._asides = Asides(settings)
+        self.allowed_types = self.allowed_types | self._asides.types  # filler_message
         self.machine = Machine(
             model=self,
             states=list(STATES),
@@ -181,30 +142,51 @@ class Controller(Initiative, Expressive):
 
         Runs in the state the event arrives in (``OPEN``: the stream is open).
         """
-        step = _step(data)
+        step = step_of(data)
         match step.event:
-            case Chunk() | StreamEnd() | StreamError() | Deadline(kind="stream") if (
+            case Chunk() | StreamEnd() | StreamError() | Progress() | Deadline(kind="stream") if (
                 self.state not in OPEN
             ):
                 pass  # the stream is over: nothing to take in
             case Deadline(kind="synth") if self._speech.outstanding is None:
                 pass  # no sentence of ours is waited on
-            case Chunk(gen=gen) | StreamEnd(gen=gen) | StreamError(gen=gen) if gen != self.gen:
+            case Chunk(gen=gen) | StreamEnd(gen=gen) | StreamError(gen=gen) | Progress(gen=gen) if (
+                gen != self.gen
+            ):
                 log.debug("dropped %s of an old generation", type(step.event).__name__)
                 step.stale = True
             case Chunk(text=text):
                 self._take_chunk(text, step)
             case StreamEnd(total_tokens=total):
                 self._close_stream(cancel=False)
-                self._queue(self._segmenter.flush())
+                self._queue(self._reply.end())
                 if total:
-                    self.history.calibrate(total, list(self._request), self._reply)
-            case StreamError(reason=reason):
-                log.warning("the LLM request failed: %s", reason)
-                self._fail(cancel=False)
+                    self.history.calibrate(total, list(self._request), self._reply.text)
+            case StreamError(reason=reason, overflow=overflow):
+                if overflow is not None and self._fit_context(*overflow):
+                    log.warning("the request does not fit the model's context: %s", reason)
+                    step.retry = True  # sent again at once, shorter (retry_turn)
+                else:
+                    log.warning("the LLM request failed: %s", reason)
+                    self._fail(cancel=False)
+            case Progress(stage="accepted") if not self._reply.has_words:
+                # The server took the request: until the first words, silence means it is
+                # processing the prompt, bounded by the think deadline alone.
+                self._emit(Disarm("stream"))
+            case Progress():
+                self._emit(Arm("stream", self.settings.stream_timeout))
             case Deadline(kind="stream"):
                 log.warning("the LLM stream timed out")
                 self._fail(cancel=True)
+            case Deadline(kind="think") if self.state in OPEN and not self._reply.has_words:
+                log.warning("no reply within think_timeout (%g s)", self.settings.think_timeout)
+                step.expired = True
+                self._fail(cancel=True)
+            case Deadline(kind="filler") if (
+                self.state == "Generating" and not self._reply.has_words
+            ):
+                step.expired = True
+                self._fill_the_wait()
             case Deadline(kind="synth"):
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
                 self._done_speaking(*self._speech.abandon())
@@ -225,15 +207,15 @@ class Controller(Initiative, Expressive):
                     self._done_speaking(piece, heard=True)
 
     def _take_chunk(self, text: str, step: Step) -> None:
-        room = self.settings.max_reply_chars - len(self._reply)
-        if len(text) >= room:
-            text = _cut(text, room)
-            step.reply_full = True
-        self._reply += text
-        self._queue(self._segmenter.feed(text))
-        if step.reply_full:
-            self._queue(self._segmenter.flush())
-        else:
+        fed = self._reply.feed(text)
+        if fed.retract:
+            self._retract_thinking()
+        if fed.first_words:
+            self._emit(Disarm("think"))
+            self._emit(Disarm("filler"))
+        self._queue(fed.sentences)
+        step.reply_full = fed.full
+        if not fed.full:  # thinking keeps the stream alive too
             self._emit(Arm("stream", self.settings.stream_timeout))
 
     # ---- conditions -------------------------------------------------------------------------
@@ -248,15 +230,15 @@ class Controller(Initiative, Expressive):
 
     def is_stale(self, data: EventData) -> bool:
         """The stream event belongs to an older generation."""
-        return _step(data).stale
+        return step_of(data).stale
 
     def reply_full(self, data: EventData) -> bool:
         """The reply reached ``max_reply_chars``."""
-        return _step(data).reply_full
+        return step_of(data).reply_full
 
     def stop_is_ours(self, data: EventData) -> bool:
         """The SYNTH_EVENT_STOP just received ends our outstanding sentence."""
-        return _step(data).ours
+        return step_of(data).ours
 
     def barge_in_enabled(self, data: EventData) -> bool:
         """A new utterance interrupts the current reply (``--barge-in`` is not ``never``)."""
@@ -274,7 +256,7 @@ class Controller(Initiative, Expressive):
 
     def start_turn(self, data: EventData) -> None:
         """Open a new generation for the utterance."""
-        event = _step(data).event
+        event = step_of(data).event
         assert isinstance(event, Utterance)
         self._start(event.text)
 
@@ -300,7 +282,7 @@ class Controller(Initiative, Expressive):
             self._done_speaking(piece, heard=False, cut=True)
         if data.transition is not None and data.transition.source in OPEN:
             self._emit(CancelStream(self.gen))
-            self._emit(Disarm("stream"))
+            self._disarm_stream()
         self._pending.clear()
         self._end_turn("interrupted")
 
@@ -315,15 +297,15 @@ class Controller(Initiative, Expressive):
 
     def hold_utterance(self, data: EventData) -> None:
         """``--barge-in never``: answer this utterance once the current reply is over."""
-        event = _step(data).event
+        event = step_of(data).event
         assert isinstance(event, Utterance)
         self._held.append(event.text)
 
     def cut_reply(self, data: EventData) -> None:
         """The reply reached ``max_reply_chars``: cancel the stream and speak what came."""
-        log.warning("reply reached %d characters; cut off", len(self._reply))
+        log.warning("reply reached %d characters; cut off", len(self._reply.text))
         self._emit(CancelStream(self.gen))
-        self._emit(Disarm("stream"))
+        self._disarm_stream()
 
     def speak_next(self, data: EventData) -> None:
         """Send the next queued sentence and arm the wait for it."""
@@ -352,7 +334,7 @@ class Controller(Initiative, Expressive):
         If that is the outstanding one, wait for its STOP as long as its speech is expected to
         take (``fsm_agent.core.speech_time``).
         """
-        event = _step(data).event
+        event = step_of(data).event
         assert isinstance(event, SynthStarted)
         if self._speech.started(event.at):
             piece = self._speech.outstanding
@@ -366,7 +348,7 @@ class Controller(Initiative, Expressive):
         The host sends the sentence's SYNTH_EVENT_START right after the echo, or never (an
         unknown voice, the synthesizer off): from the echo its START gets ``synth_timeout``.
         """
-        event = _step(data).event
+        event = step_of(data).event
         assert isinstance(event, SynthEchoed)
         if self._speech.echoed(event.text):
             self._emit(Arm("synth", self.settings.synth_timeout))
@@ -377,19 +359,21 @@ class Controller(Initiative, Expressive):
         self.gen += 1
         self._begin(user)
         self._out.extend(self.memory.before_turn())  # the reply never waits behind a summary
-        self._request = tuple(self.history.request(self._user))
         log.info("user: %s", self._user)
-        self._emit(StartStream(self.gen, self._request))
-        self._emit(Arm("stream", self.settings.stream_timeout))
+        self._send_request()
+        if self._asides.fills:
+            self._emit(Arm("filler", self.settings.filler_after))
 
     def _begin(self, user: str) -> None:
         """A new reply, to ``user`` (an utterance, or the cue of a greeting or a remark)."""
         self._quiet_idle_talk()
         self._user = user
-        self._reply = ""
+        self._reply = ReplyText(
+            self.settings.lang, self.settings.max_reply_chars, starts_inside=self._think_prompted
+        )
         self._heard = []
         self._failed = False
-        self._segmenter = TaggedSegmenter(self.settings.lang)
+        self._retried = False
         self._cleaner.reset()
 
     def _emit(self, command: Command) -> None:
@@ -403,7 +387,7 @@ class Controller(Initiative, Expressive):
         if self.state in OPEN:
             if cancel:
                 self._emit(CancelStream(self.gen))
-            self._emit(Disarm("stream"))
+            self._disarm_stream()
 
     def _fail(self, *, cancel: bool) -> None:
         """Keep the failed stream's complete sentences, drop its unfinished tail.
@@ -414,10 +398,12 @@ class Controller(Initiative, Expressive):
         """
         self._close_stream(cancel=cancel)
         self._failed = True
-        self._queue([s for s in self._segmenter.flush() if not s.text or _COMPLETE.search(s.text)])
-        nothing_said = not self._heard and self._speech.outstanding is None and not self._pending
-        if nothing_said and self.settings.error_reply:
-            self._queue_error_reply()
+        self._queue(self._reply.complete_sentences())
+        outstanding = self._speech.outstanding
+        said = outstanding is not None and outstanding.from_llm  # a filler is no reply
+        said = said or any(piece.from_llm for piece in self._pending)
+        if not self._heard and not said and self._asides.apology:
+            self._say_own(self._asides.apology)
 
     def _done_speaking(self, piece: Piece | None, heard: bool, *, cut: bool = False) -> None:
         self._emit(Disarm("synth"))

@@ -11,7 +11,10 @@ from typing import Literal
 
 from fsm_agent.core.protocol import Message
 
-DeadlineKind = Literal["synth", "stream", "idle_talk"]
+DeadlineKind = Literal["synth", "stream", "idle_talk", "think", "filler"]
+"""``synth``: a sentence's STOP; ``stream``: the server is gone (no answer, a stalled
+stream); ``idle_talk``: time for a remark; ``think``: the server is working too long before the
+reply's first words; ``filler``: time to fill the wait (see ``Settings.filler_after``)."""
 
 
 # ---- events -------------------------------------------------------------------------------
@@ -52,11 +55,29 @@ class StreamEnd:
 
 @dataclass(frozen=True, slots=True)
 class StreamError:
-    """Generation ``gen`` failed; ``reason`` is a short, secret-free description."""
+    """Generation ``gen`` failed; ``reason`` is a short, secret-free description.
+
+    ``overflow`` is set when the server refused the request as too long for its context:
+    ``(prompt_tokens, context_tokens)``, each None when the server did not say it.
+    """
 
     gen: int
     reason: str
+    overflow: tuple[int | None, int | None] | None = None
     trigger = "stream_error"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """The server is working on generation ``gen``; no reply text yet.
+
+    ``stage`` is ``accepted`` (it answered the request and processes the prompt) or
+    ``thinking`` (a reasoning delta came).
+    """
+
+    gen: int
+    stage: Literal["accepted", "thinking"]
+    trigger = "progress"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +169,7 @@ Event = (
     | Chunk
     | StreamEnd
     | StreamError
+    | Progress
     | SynthStarted
     | SynthStopped
     | SynthEchoed

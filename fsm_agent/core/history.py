@@ -174,6 +174,48 @@ class History:
             self._scale = reported_total / estimated
             self.trim()
 
+    def fit_context(
+        self,
+        request: list[dict[str, str]],
+        user_text: str,
+        prompt_tokens: int | None,
+        context_tokens: int | None,
+        reply_tokens: int | None = None,
+    ) -> bool:
+        """The server refused ``request`` as too long: learn its limit and trim to fit it.
+
+        The budget (``max_tokens``, the request with its utterance) stays lowered, so later
+        turns fit too (:meth:`request` keeps to it). The server's
+        numbers are used where it gives them: ``prompt_tokens`` calibrates the estimate,
+        ``context_tokens`` less room for the reply is the new budget. Without them the
+        budget is half of what the refused request cost.
+
+        Args:
+            request: The refused request's messages.
+            user_text: Its last user message, sent again with the retry.
+            prompt_tokens: The request's size as the server counted it, if given.
+            context_tokens: The model's context size, if given.
+            reply_tokens: Room to leave for the reply (``max_tokens``); a quarter of the
+                context when None.
+
+        Returns:
+            Whether the request is now shorter (retrying can help).
+
+        """
+        estimated = sum(estimate_tokens(m["content"]) for m in request)
+        if prompt_tokens and prompt_tokens > 0 and estimated > 0:
+            self._scale = prompt_tokens / estimated
+        if context_tokens and context_tokens > 0:
+            reserve = reply_tokens if reply_tokens else context_tokens // 4
+            budget = context_tokens - min(reserve, context_tokens // 2)
+        else:
+            budget = round(estimated * self._scale) // 2
+        before = len(self.turns)
+        self.max_tokens = max(0, min(self.max_tokens, budget))
+        room = self.max_tokens - round(estimate_tokens(user_text) * self._scale)
+        self._drop_while(lambda: self.tokens() > room)  # what goes waits for the summary
+        return len(self.turns) < before
+
     def tokens(self) -> int:
         """Return the (calibrated) estimated token count of the whole conversation."""
         raw = sum(estimate_tokens(m["content"]) for m in self.messages())

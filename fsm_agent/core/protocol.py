@@ -241,3 +241,54 @@ def synth_start(alias: str, voice: str, piece: str) -> str:
 def synth_stop(alias: str) -> str:
     """Build the ``SYNTH_STOP`` line that interrupts model ``alias``."""
     return f"SYNTH_STOP|{sanitize_field(alias)}"
+
+
+GESTURE_TYPES: frozenset[str] = frozenset(
+    {
+        "MOTION_ADD",
+        "MOTION_CHANGE",
+        "MOTION_ACCELERATE",
+        "MOTION_DELETE",
+        "MOVE_START",
+        "MOVE_STOP",
+        "TURN_START",
+        "TURN_STOP",
+        "ROTATE_START",
+        "ROTATE_STOP",
+        "CAPTION_START",
+        "CAPTION_STOP",
+        "TEXTAREA_SET",
+        "NOTIFY_SHOW",
+    }
+)
+"""Configured host messages may have these types only: the avatar moves or shows text. None of
+them opens a file, a URL or a program, loads a script or speaks (PROTOCOL.md lists the others)."""
+
+
+def host_message(template: str, alias: str, voice: str) -> str:
+    """Build a configured host message: ``{alias}`` and ``{voice}`` are filled in.
+
+    Nothing the LLM writes ever enters it; the author's own template is checked all the same.
+
+    Args:
+        template: E.g. ``MOTION_ADD|{alias}|think|motions/think.vmd|PART|ONCE``.
+        alias: Our model alias.
+        voice: Our voice alias.
+
+    Returns:
+        One line, without a line ending.
+
+    Raises:
+        ValueError: If the type is not one of :data:`GESTURE_TYPES`, or the line is too long.
+
+    """
+    fields = template.split("|")
+    kind = fields[0].strip()
+    if kind not in GESTURE_TYPES:
+        allowed = ", ".join(sorted(GESTURE_TYPES))
+        raise ValueError(f"a host message must be one of {allowed}, not {kind or '(empty)'!r}")
+    filled = [f.replace("{alias}", alias).replace("{voice}", voice) for f in fields[1:]]
+    line = "|".join([kind, *(sanitize_field(f) for f in filled)])
+    if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+        raise ValueError(f"a host message must fit in {MAX_LINE_BYTES} bytes")
+    return line

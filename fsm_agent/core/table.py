@@ -79,10 +79,13 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("idle",            "Idle",       "Generating", "has_held",                         "answer_held"),
     Row("idle",            "Idle",       None,         "summary_due",                      "start_summary"),
     Row("speech_start",    BUSY,         "Idle",       "barge_in_on_speech",               "interrupt"),
-    # -- the stream: an old generation's events are dropped; a sentence is spoken at once ----
+    # -- the stream: an old generation's events are dropped; a sentence is spoken at once; a
+    #    context overflow is sent again, shorter; a long wait for the first words is filled
+    #    (filler) and bounded (think) ----------------------------------------------------------
     Row("chunk",           OPEN,         None,         "is_stale"),
     Row("stream_end",      OPEN,         None,         "is_stale"),
     Row("stream_error",    OPEN,         None,         "is_stale"),
+    Row("stream_error",    "Generating", None,         "retrying",                         "retry_turn"),
     Row("chunk",           "Generating", "Draining",   "reply_full and has_pending",       "cut_reply, speak_next"),
     Row("chunk",           "Generating", "Idle",       "reply_full and not has_pending",   "cut_reply, finish_turn"),
     Row("chunk",           "Speaking",   "Draining",   "reply_full",                       "cut_reply"),
@@ -93,10 +96,14 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("stream_error",    "Generating", "Idle",       "not has_pending",                  "finish_turn"),
     Row("stream_deadline", "Generating", "Draining",   "has_pending",                      "speak_next"),
     Row("stream_deadline", "Generating", "Idle",       "not has_pending",                  "finish_turn"),
+    Row("think_deadline",  "Generating", "Draining",   "expired and has_pending",          "speak_next"),
+    Row("think_deadline",  "Generating", "Idle",       "expired and not has_pending",      "finish_turn"),
+    Row("filler_deadline", "Generating", "Speaking",   "expired and has_pending",          "speak_next"),
     Row("chunk",           "Speaking",   None),  # its sentences wait for the STOP
     Row("stream_end",      "Speaking",   "Draining"),
     Row("stream_error",    "Speaking",   "Draining"),
     Row("stream_deadline", "Speaking",   "Draining"),
+    Row("think_deadline",  "Speaking",   "Draining",   "expired"),  # while the filler is said
     # -- the host's synthesizer events for our alias: matched to our outstanding sentence ----
     Row("synth_echoed",    STATES,       None,         "",                                 "track_echo"),
     Row("synth_started",   STATES,       None,         "",                                 "track_start"),
@@ -127,6 +134,9 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("stream_error",    CLOSED,       None),
     Row("stream_deadline", CLOSED,       None),
     Row("synth_deadline",  QUIET,        None),  # no sentence of ours is waited on
+    Row("progress",        STATES,       None),  # the server is working: deadlines re-armed
+    Row("think_deadline",  STATES,       None),  # the words came, or the stream is over
+    Row("filler_deadline", STATES,       None),  # nothing to fill, or only a host message
     # -- memory: forgetting on request; the running summary is made only between turns -------
     Row("forget",          "Idle",       None,         "",                                 "forget_all"),
     Row("forget",          BUSY,         "Idle",       "",                                 "interrupt, forget_all"),

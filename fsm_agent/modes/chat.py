@@ -26,7 +26,7 @@ from typing import TextIO
 from fsm_agent.backends.factory import make_backend
 from fsm_agent.backends.proxy import require_proxy_support
 from fsm_agent.config.load import require_llm_access, warn_about_api_key
-from fsm_agent.core.backend import Backend, Messages, ReplyStream
+from fsm_agent.core.backend import Backend, Messages, ReplyStream, Signal
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     Command,
@@ -283,9 +283,10 @@ class _TeeStream:
     def total_tokens(self) -> int | None:
         return self._stream.total_tokens
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | Signal]:
         for piece in self._stream:
-            self._screen.piece(piece)
+            if isinstance(piece, str):
+                self._screen.piece(piece)
             yield piece
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from fsm_agent.core.events import (
     CancelStream,
     Chunk,
     Event,
+    Progress,
     Send,
     StartStream,
     StreamEnd,
@@ -164,6 +165,8 @@ class Replayer(Effects):
             self._stream_numbers[gen] = number
             user = last_user_text(messages)
             self.recorder.write("open", user, stream=number)
+        for offset, stage in stream.progress:
+            self._schedule(self.now + offset, Progress(gen, stage))  # type: ignore[arg-type]
         for offset, piece in stream.pieces:
             for part in slices(piece):  # as the runtime hands a piece over
                 self._schedule(self.now + offset, Chunk(gen, part))
@@ -172,7 +175,7 @@ class Replayer(Effects):
             if isinstance(end, StreamEnd):
                 self._schedule(self.now + offset, StreamEnd(gen, end.total_tokens))
             elif isinstance(end, StreamError):
-                self._schedule(self.now + offset, StreamError(gen, end.reason))
+                self._schedule(self.now + offset, StreamError(gen, end.reason, end.overflow))
 
     # ---- recording ----------------------------------------------------------------------
 
@@ -192,9 +195,12 @@ class Replayer(Effects):
             self.recorder.write("chunk", event.text, stream=number)
         elif isinstance(event, StreamEnd):
             self.recorder.write("end", "", stream=number, tokens=event.total_tokens)
+        elif isinstance(event, Progress):
+            self.recorder.write("progress", event.stage, stream=number)
         elif isinstance(event, StreamError):
-            self.recorder.write("error", event.reason, stream=number)
+            overflow = {"overflow": list(event.overflow)} if event.overflow else {}
+            self.recorder.write("error", event.reason, stream=number, **overflow)
 
 
 def _gen_of(event: Event) -> int | None:
-    return event.gen if isinstance(event, Chunk | StreamEnd | StreamError) else None
+    return event.gen if isinstance(event, Chunk | StreamEnd | StreamError | Progress) else None

@@ -44,6 +44,8 @@ class RecordedStream:
     pieces: list[tuple[float, str]] = field(default_factory=list)
     end: tuple[float, Event | None] | None = None
     """When and how it ended: ``StreamEnd``/``StreamError`` with a placeholder gen, or None."""
+    progress: list[tuple[float, str]] = field(default_factory=list)
+    """Signs of the server working (``accepted``, ``thinking``) at their offsets."""
 
     @classmethod
     def whole(cls, text: str) -> RecordedStream:
@@ -143,11 +145,21 @@ def _take_entry(
         start, stream = opened[number]
         if kind == "chunk":
             stream.pieces.append((now - start, line))
+        elif kind == "progress" and line in ("accepted", "thinking"):
+            stream.progress.append((now - start, line))
         elif kind == "end":
             tokens = entry.get("tokens")
             stream.end = (now - start, StreamEnd(0, tokens if isinstance(tokens, int) else None))
         elif kind == "error":
-            stream.end = (now - start, StreamError(0, line))
+            stream.end = (now - start, StreamError(0, line, _overflow(entry.get("overflow"))))
+
+
+def _overflow(value: Any) -> tuple[int | None, int | None] | None:
+    """A recorded context overflow's numbers: ``[prompt_tokens, context_tokens]``."""
+    if not (isinstance(value, list) and len(value) == 2):
+        return None
+    prompt, context = (v if isinstance(v, int) else None for v in value)
+    return prompt, context
 
 
 def _alllog_seconds(text: str) -> float | None:

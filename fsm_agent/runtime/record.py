@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fsm_agent import __version__
-from fsm_agent.core.backend import Backend, Messages, ReplyStream, last_user_text
+from fsm_agent.core.backend import (
+    Backend,
+    ContextOverflow,
+    Messages,
+    ReplyStream,
+    Signal,
+    last_user_text,
+)
 from fsm_agent.core.settings import ConfigError, Settings
 from fsm_agent.runtime.logs import describe_error
 
@@ -41,8 +48,13 @@ REPLAY_SETTINGS: tuple[str, ...] = (
     "synth_seconds_per_char",
     "synth_speed",
     "stream_timeout",
+    "think_timeout",
+    "think_prompted",
     "max_reply_chars",
     "error_reply",
+    "filler",
+    "filler_after",
+    "filler_message",
     "keep_emoji",
     "history_turns",
     "history_tokens",
@@ -90,7 +102,7 @@ class Recorder:
         """Record one entry with the current time.
 
         Args:
-            direction: in, out, state, meta, open, chunk, end or error.
+            direction: in, out, state, meta, open, chunk, progress, end or error.
             line: The line or text.
             **extra: More JSON fields (``stream``, ``settings``, ``tokens``).
 
@@ -148,7 +160,7 @@ class RecordingBackend:
         try:
             stream = self.backend.open(messages)
         except Exception as exc:
-            self.recorder.write("error", describe_error(exc), stream=number)
+            _write_error(self.recorder, exc, number)
             raise
         return _RecordedStream(stream, self.recorder, number)
 
@@ -169,18 +181,29 @@ class _RecordedStream:
     def total_tokens(self) -> int | None:
         return self._stream.total_tokens
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | Signal]:
         try:
             for piece in self._stream:
-                self._recorder.write("chunk", piece, stream=self._number)
+                if isinstance(piece, Signal):  # the server is working: replay keeps it alive too
+                    self._recorder.write("progress", piece.value, stream=self._number)
+                else:
+                    self._recorder.write("chunk", piece, stream=self._number)
                 yield piece
         except Exception as exc:
-            self._recorder.write("error", describe_error(exc), stream=self._number)
+            _write_error(self._recorder, exc, self._number)
             raise
         self._recorder.write("end", "", stream=self._number, tokens=self._stream.total_tokens)
 
     def close(self) -> None:
         self._stream.close()
+
+
+def _write_error(recorder: Recorder, exc: Exception, number: int) -> None:
+    """Record a failed stream; a context overflow keeps its numbers, so replay retries too."""
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ContextOverflow):
+        extra["overflow"] = [exc.prompt_tokens, exc.context_tokens]
+    recorder.write("error", describe_error(exc), stream=number, **extra)
 
 
 def attach(runtime: Any, settings: Settings, mode: str) -> Recorder | None:

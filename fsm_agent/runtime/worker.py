@@ -14,8 +14,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from fsm_agent.core.backend import Backend, Messages, ReplyStream
-from fsm_agent.core.events import Chunk, Event, StreamEnd, StreamError
+from fsm_agent.core.backend import Backend, ContextOverflow, Messages, ReplyStream, Signal
+from fsm_agent.core.events import Chunk, Event, Progress, StreamEnd, StreamError
 from fsm_agent.runtime.logs import describe_error
 
 log = logging.getLogger("fsm_agent.runtime.worker")
@@ -115,12 +115,20 @@ class Generation:
                 stream.close()
                 return
             for piece in stream:
-                if self._cancelled or not self._hand_over(piece):
+                if self._cancelled:
+                    return
+                if isinstance(piece, Signal):  # the server is working: no text to slice
+                    stage = "accepted" if piece is Signal.ACCEPTED else "thinking"
+                    self._post(Progress(self.gen, stage))
+                elif not self._hand_over(piece):
                     return
             if not self._cancelled:
                 self._post(StreamEnd(self.gen, stream.total_tokens))
         except Exception as exc:
             if not self._cancelled:
-                self._post(StreamError(self.gen, describe_error(exc)))
+                overflow = None
+                if isinstance(exc, ContextOverflow):
+                    overflow = (exc.prompt_tokens, exc.context_tokens)
+                self._post(StreamError(self.gen, describe_error(exc), overflow))
             else:
                 log.debug("generation %d ended after cancel: %s", self.gen, describe_error(exc))

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from fsm_agent.testing import wire
+from fsm_agent.testing.dialects import Meta
 from fsm_agent.testing.faults import Fault
 from fsm_agent.testing.state import RecordedRequest, ServerState
 
@@ -135,6 +136,10 @@ class Exchange:
             extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             self._send_json(fault.status, wire.error_body(fault.status, fault.message), extra)
             return
+        prompt, n_ctx = wire.prompt_tokens(parsed["messages"]), self.state.n_ctx
+        if n_ctx is not None and prompt > n_ctx:
+            self._send_json(*self.state.dialect.overflow(prompt, n_ctx))
+            return
         try:
             if parsed.get("stream") is True:
                 self._stream(parsed, fault)
@@ -201,10 +206,13 @@ class Exchange:
     def _stream(self, req: dict[str, Any], fault: Fault) -> None:
         """Answer a streaming request with server-sent events."""
         h = self.h
+        self._sleep(fault.delay_headers)
         h.send_response(200)
         h.send_header("Content-Type", "text/event-stream; charset=utf-8")
         h.send_header("Cache-Control", "no-cache")
         h.send_header("x-request-id", self.state.new_request_id())
+        for name, value in self.state.dialect.extra_headers.items():
+            h.send_header(name, value)
         if self.chunked:
             h.send_header("Transfer-Encoding", "chunked")
         else:
@@ -216,29 +224,34 @@ class Exchange:
             self._events(req, fault)
         finally:
             self.state.streaming(-1)
+        if self.state.dialect.closes_after_stream:
+            h.close_connection = True
 
     def _events(self, req: dict[str, Any], fault: Fault) -> None:
         messages = req["messages"]
         text = wire.reply_text(self.state.reply, messages)
         options = req.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        ident, created, model = self.state.new_id(), int(time.time()), _model_of(req)
+        meta = Meta(self.state.new_id(), int(time.time()), _model_of(req), include_usage)
+        dialect, state = self.state.dialect, self.state
 
         def send(obj: Any) -> None:
             payload = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)
             self._write(f"data: {payload}\n\n".encode())
 
-        def chunk_of(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return wire.chunk(ident, created, model, delta, finish, include_usage)
-
         self._sleep(fault.delay_first)
         limit = fault.content_limit()
-        pieces = wire.split_chunks(text, self.state.chunk_chars, self.state.seed)
+        pieces = wire.split_chunks(text, state.chunk_chars, state.seed)
+        thinking = wire.reply_text(state.reasoning, messages) if state.reasoning else ""
+        joined = dialect.joins_role_and_text and not thinking and limit is None and pieces
         if limit != 0:
-            send(chunk_of({"role": "assistant", "content": ""}))
-        for piece in self._pieces(pieces, limit, fault.endless):
-            self._sleep(self.state.token_delay)
-            send(chunk_of({"content": piece}))
+            send(dialect.role(meta, pieces[0] if joined else None))
+        for piece in wire.split_chunks(thinking, state.chunk_chars, state.seed):
+            self._sleep(state.think_delay)
+            send(dialect.reasoning(meta, piece))
+        for piece in self._pieces(pieces[1:] if joined else pieces, limit, fault.endless):
+            self._sleep(state.token_delay)
+            send(dialect.content(meta, piece))
         if fault.cut_after is not None:
             self._abort()
         if fault.malformed_after is not None:
@@ -246,10 +259,10 @@ class Exchange:
         elif fault.error_event_after is not None:
             send(wire.error_body(500, fault.message or "The server had an error (fake)."))
         else:
-            send(chunk_of({}, "stop"))
-            if include_usage:
-                use = wire.usage(wire.prompt_tokens(messages), len(pieces))
-                send(wire.usage_chunk(ident, created, model, use))
+            send(dialect.finish(meta))
+            usage = dialect.usage(meta, wire.usage(wire.prompt_tokens(messages), len(pieces)))
+            if usage is not None:
+                send(usage)
             if not fault.omit_done:
                 send("[DONE]")
         if self.chunked:

@@ -41,6 +41,12 @@ class FakeOpenAI:
         port: Port to listen on; 0 picks a free one.
         framing: ``"chunked"`` (as OpenAI does) or ``"close"``: no length and no chunking, the
             end of a streamed body is the connection closing (some proxies and small servers).
+        dialect: Whose stream to write: ``openai``, ``llama-server``, ``llama-cpp-python``,
+            ``litellm`` or ``vllm``, each as captured on the wire (``testing.dialects``).
+        reasoning: Thinking streamed as reasoning deltas before the reply (same forms as
+            ``reply``); None for none.
+        think_delay: Seconds before each reasoning chunk (a model thinking for a while).
+        n_ctx: The model's context in tokens; a longer request gets the dialect's HTTP 400.
 
     Example:
         >>> with FakeOpenAI(token_delay=0.01) as server:  # doctest: +SKIP
@@ -58,8 +64,14 @@ class FakeOpenAI:
         *,
         port: int = 0,
         framing: str = "chunked",
+        dialect: str = "openai",
+        reasoning: Reply = None,
+        think_delay: float = 0.0,
+        n_ctx: int | None = None,
     ) -> None:
-        self.state = ServerState(reply, token_delay, chunk_chars, seed, framing)
+        self.state = ServerState(
+            reply, token_delay, chunk_chars, seed, framing, dialect, reasoning, think_delay, n_ctx
+        )
         self._port_wanted = port
         self._server: Server | None = None
         self._serve_thread: threading.Thread | None = None

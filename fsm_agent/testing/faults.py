@@ -33,7 +33,10 @@ class Fault:
             the body, as OpenAI does when a stream fails midway.
         endless: Stream the reply over and over until the client closes the connection.
         delay_first: Seconds to wait after the response headers, before the first chunk (for a
-            non-streaming request: before the response).
+            non-streaming request: before the response), as llama-server does while it
+            processes the prompt.
+        delay_headers: Seconds to wait before the response headers (a server that answers only
+            once its first token is ready).
         echo_key_in_error: Answer 401 with the full bearer key inside the error message, so tests
             can check the client side redacts it.
         omit_done: End a complete stream after its ``finish_reason`` chunk (and usage) without
@@ -50,6 +53,7 @@ class Fault:
     error_event_after: int | None = None
     endless: bool = False
     delay_first: float = 0.0
+    delay_headers: float = 0.0
     echo_key_in_error: bool = False
     omit_done: bool = False
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
+from fsm_agent.testing.dialects import Dialect
 from fsm_agent.testing.faults import Fault
 from fsm_agent.testing.wire import Reply
 
@@ -52,6 +53,12 @@ class ServerState:
         chunk_chars: Smallest and largest number of characters per content chunk.
         seed: Seed of the chunk sizes.
         framing: ``"chunked"`` or ``"close"``.
+        dialect: The server whose stream shapes are written (see ``dialects``).
+        reasoning: The thinking streamed before the reply, as reasoning deltas (same forms as
+            ``reply``; None or "" for none).
+        think_delay: Seconds before each reasoning chunk.
+        n_ctx: The model's context in tokens: a longer request is refused as the dialect's
+            server refuses it (None: no limit).
 
     """
 
@@ -62,6 +69,10 @@ class ServerState:
         chunk_chars: tuple[int, int],
         seed: int,
         framing: str,
+        dialect: str = "openai",
+        reasoning: Reply = None,
+        think_delay: float = 0.0,
+        n_ctx: int | None = None,
     ) -> None:
         if framing not in FRAMINGS:
             raise ValueError(f"framing must be 'chunked' or 'close', not {framing!r}")
@@ -70,6 +81,10 @@ class ServerState:
         self.chunk_chars = chunk_chars
         self.seed = seed
         self.framing = framing
+        self.dialect = Dialect(dialect)
+        self.reasoning = reasoning
+        self.think_delay = think_delay
+        self.n_ctx = n_ctx
         self.lock = threading.RLock()  # wait_until holds it while predicates read counters
         self.changed = threading.Condition(self.lock)
         self.stopping = threading.Event()
