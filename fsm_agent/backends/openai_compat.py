@@ -22,6 +22,7 @@ import threading
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
+from fsm_agent.backends.sse import EventTooLarge, SSEDecoder
 from fsm_agent.core.backend import Messages, ReplyStream
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.logs import add_secret
@@ -51,10 +52,12 @@ class _Stream:
     ends without either was cut off, which a connection-delimited response cannot tell from its
     normal end: that is :class:`StreamFailed`.
 
-    The ``openai`` package's own stream closes the response as soon as it sees ``[DONE]``,
-    before the body's last bytes, which throws the connection away: every turn would pay a new
-    TCP (and TLS) handshake. Reading the events here and draining the body to its end returns
-    the connection to the client's pool.
+    The events are read here (:mod:`fsm_agent.backends.sse`), not by the ``openai`` package's
+    own stream. That one (openai 3.x) does split lines at CR, LF and CRLF only and drains the
+    body after ``[DONE]``, but its decoder holds a line or an event of any size ("without
+    imposing a line or event size limit", in ``openai/_streaming.py``): a server that never
+    ends a line grows the process until the stream times out. And it ends quietly on a body
+    cut off before the reply was complete, which must fail the turn instead.
     """
 
     def __init__(self, backend: OpenAIBackend, kwargs: dict[str, Any]) -> None:
@@ -128,30 +131,40 @@ class _Stream:
             self._pieces.put(_END)
 
     async def _read_events(self, response: Any) -> None:
-        lines = response.iter_lines()
-        async for line in lines:
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
+        decoder = SSEDecoder()
+        body = response.iter_bytes()
+        try:
+            async for chunk in body:
+                if self._take_all(decoder.feed(chunk)):
+                    break
+            else:
+                self._take_all(decoder.finish())
+                if not self._finished:
+                    raise StreamFailed(
+                        "the stream ended before the reply was complete"
+                        " (no [DONE], no finish_reason)"
+                    )
+                return
+        except EventTooLarge as exc:
+            raise StreamFailed(f"{exc}; the reply is dropped") from None
+        # After [DONE], read on to the end of the body so that the connection goes back to the
+        # pool before the reply counts as over (the next turn may follow at once).
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _ in body:
+                pass
+
+    def _take_all(self, events: list[str]) -> bool:
+        """Take the data of events in order; True once ``[DONE]`` has come."""
+        for data in events:
+            if data.strip() == "[DONE]":
                 self._finished = True
-                break
+                return True
             try:
                 event = json.loads(data)
             except ValueError:
                 raise StreamFailed("the server sent an event that is not JSON") from None
             self._take_event(event)
-        else:
-            if not self._finished:
-                raise StreamFailed(
-                    "the stream ended before the reply was complete (no [DONE], no finish_reason)"
-                )
-            return
-        # After [DONE], read on to the end of the body so that the connection goes back to the
-        # pool before the reply counts as over (the next turn may follow at once).
-        async with asyncio.timeout(_DRAIN_SECONDS):
-            async for _ in lines:
-                pass
+        return False
 
     def _take_event(self, event: Any) -> None:
         if not isinstance(event, dict):
