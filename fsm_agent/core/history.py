@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import regex
+
+log = logging.getLogger("fsm_agent.core.history")
+
+SCALE_BOUNDS = (0.25, 16.0)
+"""The server's token count over our estimate that a usage report may set.
+
+Real tokenizers stay well inside: about 1x for English and CJK, up to some 8x for scripts that
+byte-level tokenizers cut into pieces (Devanagari, Thai). A report outside is not believed
+(``total_tokens: 1000000000`` would otherwise make every turn too big to keep)."""
 
 _WIDE = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
 
@@ -50,6 +60,7 @@ class History:
     max_tokens: int = 3000
     turns: list[Turn] = field(default_factory=list)
     _scale: float = 1.0
+    _distrusted: bool = False  # an absurd usage report has been logged
 
     def messages(self, user_text: str | None = None) -> list[dict[str, str]]:
         """Return the request's messages, optionally with a new user message at the end."""
@@ -88,9 +99,21 @@ class History:
         """
         estimated = sum(estimate_tokens(m["content"]) for m in request_messages)
         estimated += estimate_tokens(reply)
-        if reported_total > 0 and estimated > 0:
-            self._scale = reported_total / estimated
-            self.trim()
+        if reported_total <= 0 or estimated <= 0:
+            return
+        scale = reported_total / estimated
+        low, high = SCALE_BOUNDS
+        if not low <= scale <= high:
+            if not self._distrusted:
+                log.warning(
+                    "the server reported %d tokens where about %d were sent: usage not believed",
+                    reported_total,
+                    estimated,
+                )
+                self._distrusted = True
+            return
+        self._scale = scale
+        self.trim()
 
     def tokens(self) -> int:
         """Return the (calibrated) estimated token count of the whole conversation."""
@@ -98,9 +121,13 @@ class History:
         return round(raw * self._scale)
 
     def trim(self) -> None:
-        """Drop the oldest turns until both limits hold; the system prompt is never dropped."""
+        """Drop the oldest turns until both limits hold.
+
+        The system prompt is never dropped, and the token budget never drops the last exchange:
+        a conversation that forgets what was just said is worse than one request over budget.
+        """
         excess = len(self.turns) - max(self.max_turns, 0)
         if excess > 0:
             del self.turns[:excess]
-        while self.turns and self.tokens() > self.max_tokens:
+        while len(self.turns) > 1 and self.tokens() > self.max_tokens:
             del self.turns[0]
