@@ -23,6 +23,7 @@ from collections.abc import Coroutine, Iterator
 from typing import Any
 
 from fsm_agent.backends.sse import EventTooLarge, SSEDecoder
+from fsm_agent.backends.warm import ConnectionWarmer
 from fsm_agent.core.backend import Messages, ReplyStream
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.logs import add_secret
@@ -34,6 +35,17 @@ _DRAIN_SECONDS = 1.0
 
 _END = object()  # the reply is complete
 _CLOSED = object()  # close() was called
+
+
+def _pool_limits(keepalive: float) -> Any:
+    """The connection pool's limits: the ``openai`` defaults, idle connections kept longer."""
+    try:  # the HTTP library openai is built on: httpx2 in openai 3, httpx before
+        import httpx2 as httpx  # type: ignore[import-not-found]
+    except ImportError:
+        import httpx  # type: ignore[no-redef]
+    return httpx.Limits(
+        max_connections=1000, max_keepalive_connections=100, keepalive_expiry=keepalive
+    )
 
 
 class StreamFailed(RuntimeError):
@@ -106,6 +118,17 @@ class _Stream:
     # ---- on the backend's loop ------------------------------------------------------------
 
     async def _pump(self, client: Any) -> None:
+        warmer = self._backend.warmer
+        if warmer is not None:
+            await warmer.join()
+            warmer.stream_started()
+        try:
+            await self._request(client)
+        finally:
+            if warmer is not None:
+                warmer.stream_ended()
+
+    async def _request(self, client: Any) -> None:
         try:
             if self._kwargs.get("stream"):
                 manager = client.chat.completions.with_streaming_response.create(**self._kwargs)
@@ -207,6 +230,7 @@ class OpenAIBackend:
         self.settings = settings
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.warmer: ConnectionWarmer | None = None
         self._error: BaseException | None = None
         self._ready = threading.Event()
         self._closing = False
@@ -230,10 +254,14 @@ class OpenAIBackend:
                     base_url=s.base_url,
                     timeout=s.stream_timeout,
                     max_retries=s.max_retries,
+                    http_client=openai.DefaultAsyncHttpxClient(limits=_pool_limits(s.keepalive)),
                 )
 
             self._client = loop.run_until_complete(make_client())
             self._loop = loop
+            if not s.no_prewarm:
+                self.warmer = ConnectionWarmer(loop, self._client)
+                loop.call_soon(self.warmer.request)  # the first turn finds it ready too
         except BaseException as exc:  # reported on the first request, never on this thread
             self._error = exc
             loop.close()
@@ -281,6 +309,15 @@ class OpenAIBackend:
     def submit(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
         """Run a coroutine on the backend's loop (e.g. a call on :meth:`client`)."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop_and_client()[0])
+
+    def prewarm(self) -> None:
+        """Open or re-check the connection ahead of a request (any thread; never blocks).
+
+        Called when the user starts to speak; does nothing before the client exists (it warms
+        up on its own once created) or with ``no_prewarm``.
+        """
+        if self.warmer is not None and not self._closing:
+            self.warmer.request()
 
     def open(self, messages: Messages) -> ReplyStream:
         """Return the reply stream; the request is sent when iteration begins."""

@@ -110,6 +110,17 @@ class Settings:
     stream_timeout: float = setting(
         30.0, "LLM silence before a turn fails; at most 3600", metavar="SEC"
     )
+    keepalive: float = setting(
+        300.0,
+        "keep an idle connection to the LLM server this long, for the next turn (the server "
+        "may close it sooner); at most 3600",
+        metavar="SEC",
+    )
+    no_prewarm: bool = setting(
+        False,
+        "do not open (or re-check) the connection to the LLM server ahead of a turn: at "
+        "start-up, at RECOG_EVENT_START, after the server closed it (a free GET /models)",
+    )
     max_retries: int = setting(
         1, "LLM request retries before the first token (429/5xx/connection)", metavar="N"
     )
@@ -195,6 +206,8 @@ def validate(s: Settings) -> Settings:
         value = getattr(s, name)
         if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
             raise ConfigError(f"{name} must be more than 0 and at most {MAX_SECONDS:g} seconds")
+    if not math.isfinite(s.keepalive) or not 0 <= s.keepalive <= MAX_SECONDS:
+        raise ConfigError(f"keepalive must be from 0 to {MAX_SECONDS:g} seconds")
     if not (
         math.isfinite(s.synth_seconds_per_char)
         and 0 <= s.synth_seconds_per_char <= MAX_SECONDS_PER_CHAR

@@ -29,6 +29,7 @@ from fsm_agent.core.events import (
     Disarm,
     Event,
     Send,
+    SpeechStart,
     StartStream,
     TurnDone,
     event_from_message,
@@ -152,6 +153,8 @@ class Runtime:
             times.first_token = self.clock()
         for command in self.controller.handle(event):
             self._perform(command)
+        if isinstance(event, SpeechStart):
+            self._prewarm()
         if self.controller.state != before:
             for observer in self.observers:
                 observer("state", self.controller.state)
@@ -191,6 +194,19 @@ class Runtime:
                 self.turns_done += 1
                 log.info("turn %s: heard %r", command.outcome, command.heard)
                 self._forget_finished()
+
+    def _prewarm(self) -> None:
+        """The user started to speak: have the backend get its connection ready.
+
+        Transport, not dialogue, so it is done here rather than by the controller: the
+        utterance will follow in seconds, and a connection opened now saves its handshakes.
+        """
+        prewarm = getattr(self.backend, "prewarm", None)
+        if callable(prewarm):
+            try:
+                prewarm()
+            except Exception as exc:  # an optimisation must never take the loop down
+                log.debug("prewarm: %s", exc)
 
     def _log_latency(self) -> None:
         t = self._times

@@ -171,6 +171,12 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.port}/v1"
 
     @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        """The chat-completion requests read so far (``requests`` without warm-ups), in order."""
+        with self._lock:
+            return [r for r in self._requests if r.method == "POST"]
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         """A copy of the requests read so far, oldest first."""
         with self._lock:
@@ -255,11 +261,17 @@ class FakeOpenAI:
             self._changed.notify_all()
 
     def _record(self, method: str, path: str, headers: dict[str, str], body: Any) -> Fault:
-        """Keep the request; return the fault to apply to it (an empty one when none is queued)."""
+        """Keep the request; return the fault to apply to it (an empty one when none is queued).
+
+        Faults are for chat completions: a ``GET /v1/models`` (a client warming its connection)
+        neither takes one nor fails.
+        """
         with self._lock:
             self._requests.append(RecordedRequest(method, path, headers, body))
             self._changed.notify_all()
-            return self._faults.popleft() if self._faults else Fault()
+            if method != "POST" or not self._faults:
+                return Fault()
+            return self._faults.popleft()
 
     def _new_id(self) -> str:
         return f"chatcmpl-fake{next(self._ids)}"
