@@ -2,7 +2,8 @@
 
 Unlike ``FakeOpenAI`` it never fixes anything up: a test hands it a function that gets the
 parsed request and returns the raw response bytes (status line, headers and body, possibly with
-no end), and the server writes exactly those, then closes the connection.
+no end), and the server writes exactly those, then closes the connection. Only a ``GET`` (the
+client warming its connection with ``/v1/models``) gets a fixed small model list.
 """
 
 from __future__ import annotations
@@ -93,6 +94,13 @@ class RawServer:
                     return
                 data += piece
             head, _, body = data.partition(b"\r\n\r\n")
+            if head.startswith(b"GET "):  # a client warming its connection: a model list
+                models = b'{"object":"list","data":[{"id":"raw","object":"model"}]}'
+                length_line = b"Content-Length: %d\r\n" % len(models)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nConnection: close\r\n" + length_line + b"\r\n" + models
+                )
+                return
             length = 0
             for line in head.split(b"\r\n")[1:]:
                 name, _, value = line.partition(b":")

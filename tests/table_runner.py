@@ -21,7 +21,8 @@ A row has exactly one input:
   ``events.event_from_message``, so echoes, other aliases and junk go through the real code.
 - ``host_bytes = 'RECOG_EVENT_STOP|\\xff'``: a raw host line: ``\\x`` escapes, or plain hex digits.
 - ``chunk = "text"``: a piece of the reply of the current generation.
-- ``stale_chunk = "text"`` / ``stale_end = true``: a chunk / the end of the previous generation.
+- ``stale_chunk = "text"`` / ``stale_end = true`` / ``stale_error = "reason"``: a chunk / the
+  end / a failure of the previous generation.
 - ``end = true``: the current stream ends (``tokens = N``: the server's usage report).
 - ``error = "reason"``: the current stream fails.
 - ``deadline = "synth"`` or ``"stream"``: that deadline passes.
@@ -50,6 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from transitions import EventData
+
 from fsm_agent.config.load import load_settings
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
@@ -68,10 +71,21 @@ from fsm_agent.core.events import (
 from fsm_agent.core.protocol import parse_line
 from fsm_agent.core.settings import SETTING_NAMES, Settings
 from fsm_agent.core.table import STATES, TRANSITIONS
+from fsm_agent.runtime.interpreter import Effects, Interpreter
 
 CASES_DIR = Path(__file__).parent / "cases"
 
-INPUTS = ("host", "host_bytes", "chunk", "stale_chunk", "end", "stale_end", "error", "deadline")
+INPUTS = (
+    "host",
+    "host_bytes",
+    "chunk",
+    "stale_chunk",
+    "end",
+    "stale_end",
+    "error",
+    "stale_error",
+    "deadline",
+)
 EXPECTATIONS = ("out", "state", "cancel", "history", "request", "turn")
 MODIFIERS = ("tokens", "repeat")
 CASE_KEYS = ("name", "description", "settings", "row", "xfail", "process")
@@ -318,42 +332,58 @@ def make_event(row: Row, controller: Controller) -> Event | None:
             return StreamEnd(gen - 1)
         case "error":
             return StreamError(gen, row.value)
+        case "stale_error":
+            return StreamError(gen - 1, row.value)
         case "deadline":
             return Deadline(row.value)
     raise AssertionError(row.kind)  # pragma: no cover
 
 
-def _guard_holds(
-    controller: Controller, conditions: tuple[str, ...], unless: tuple[str, ...]
-) -> bool:
-    return all(getattr(controller, c)() for c in conditions) and not any(
-        getattr(controller, u)() for u in unless
-    )
+def interpreter(case: Case) -> Interpreter:
+    """A fresh Controller for the case, driven by the shared command interpreter.
+
+    The world is left out (lines, streams and deadlines are only recorded as commands); the
+    clock stands still, so deadlines pass only when a row says so.
+    """
+    return Interpreter(Controller(case_settings(case)), Effects(), clock=lambda: 0.0)
+
+
+def feed(interp: Interpreter, event: Event | None) -> list[Command]:
+    """Feed one row's event (None: nothing reaches the controller); return its commands."""
+    if event is None:
+        return []
+    if isinstance(event, Deadline):
+        return interp.expire(event.kind)
+    return interp.feed(event)
 
 
 def watch(controller: Controller, coverage: Coverage) -> None:
-    """Record every trigger that reaches the machine and the table row whose guard holds.
+    """Record every trigger that reaches the machine and the table row that fires for it.
 
-    Wraps the model's ``trigger`` method (transitions' public entry point), which the
-    controller calls for each trigger it has a row for.
+    Wraps the model's ``trigger`` method (transitions' public entry point) for the pairs, and
+    hooks the machine's ``after_state_change`` (run after every transition that fires, internal
+    ones too) for the rows: the n-th transition of a trigger from a state is the n-th row of
+    the table for that trigger and state.
     """
     original: Callable[..., bool] = controller.trigger  # type: ignore[attr-defined]
 
     def trigger(name: str, *args: Any, **kwargs: Any) -> bool:
-        state = controller.state
-        coverage.pairs.add((state, name))
-        for index, row in enumerate(TRANSITIONS):
-            sources = row.source if isinstance(row.source, tuple) else (row.source,)
-            if (
-                row.trigger == name
-                and state in sources
-                and _guard_holds(controller, row.conditions, row.unless)
-            ):
-                coverage.rows.add((index, state))
-                break
+        coverage.pairs.add((controller.state, name))
         return original(name, *args, **kwargs)
 
+    def fired(data: EventData) -> None:
+        name, source = data.event.name, data.transition.source
+        nth = data.event.transitions[source].index(data.transition)
+        rows = [
+            index
+            for index, row in enumerate(TRANSITIONS)
+            if row.trigger == name
+            and source in (row.source if isinstance(row.source, tuple) else (row.source,))
+        ]
+        coverage.rows.add((rows[nth], source))
+
     controller.trigger = trigger  # type: ignore[method-assign]
+    controller.machine.after_state_change.append(fired)
 
 
 def _turns(controller: Controller) -> tuple[tuple[str, str], ...]:
@@ -416,14 +446,15 @@ def run_case(case: Case, *, check: bool = True) -> Coverage:
         CaseFailure: At the first row whose expectations do not hold, with the rows so far.
 
     """
-    controller = Controller(case_settings(case))
+    interp = interpreter(case)
+    controller = interp.controller
     coverage = Coverage()
     watch(controller, coverage)
     transcript: list[str] = []
     for row in case.rows:
         before = controller.state
         event = make_event(row, controller)
-        commands = controller.handle(event) if event is not None else []
+        commands = feed(interp, event)
         printed = [c.line for c in commands if isinstance(c, Send)]
         event_name = type(event).__name__ if event is not None else "(ignored)"
         transcript.append(
@@ -450,12 +481,11 @@ def generations(case: Case) -> list[list[Row]]:
         For each generation the controller started, in order, its ``chunk`` rows.
 
     """
-    controller = Controller(case_settings(case))
+    interp = interpreter(case)
     gens: list[list[Row]] = []
     for row in case.rows:
         if row.kind == "chunk" and gens:
             gens[-1].append(row)
-        event = make_event(row, controller)
-        commands = controller.handle(event) if event is not None else []
+        commands = feed(interp, make_event(row, interp.controller))
         gens.extend([] for c in commands if isinstance(c, StartStream))
     return gens

@@ -161,7 +161,7 @@ def test_the_demo_breaks_no_host_rule_in_process() -> None:
     assert demo.run() == 0
     assert demo.sim.violations == []
     assert len(demo.sim.spoken) >= 6
-    assert demo.transcript.out.getvalue().splitlines()[-1].endswith("no rule broken")  # type: ignore[attr-defined]
+    assert demo.screen.out.getvalue().splitlines()[-1].endswith("no rule broken")  # type: ignore[attr-defined]
 
 
 def test_a_broken_host_rule_fails_the_demo() -> None:

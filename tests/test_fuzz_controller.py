@@ -34,13 +34,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from fsm_agent.core import protocol
-from fsm_agent.core.controller import Controller, join_heard
+from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     Arm,
     CancelStream,
     Chunk,
     Command,
-    Deadline,
     Disarm,
     Event,
     Send,
@@ -54,6 +53,8 @@ from fsm_agent.core.events import (
     event_from_message,
 )
 from fsm_agent.core.settings import Settings
+from fsm_agent.runtime.interpreter import Effects, Interpreter
+from fsm_agent.text.join import join_sentences
 
 ERROR_REPLY = "Sorry, I could not answer that."
 _UNSAFE = regex.compile(r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}|]")
@@ -180,7 +181,9 @@ def check_line(line: str, s: Settings) -> None:
         assert fields == ["SYNTH_STOP", s.alias]
 
 
-class ControllerFuzz(RuleBasedStateMachine):
+class ControllerFuzz(RuleBasedStateMachine, Effects):
+    """The fuzzer is the world of the shared command interpreter: it checks every effect."""
+
     def __init__(self) -> None:
         super().__init__()
         self.c: Controller | None = None
@@ -189,6 +192,8 @@ class ControllerFuzz(RuleBasedStateMachine):
     def setup(self, s: Settings) -> None:
         self.s = s
         self.c = Controller(s)
+        # the clock stands still: a deadline passes only when a rule says so
+        self.interp = Interpreter(self.c, self, clock=lambda: 0.0)
         self.alias = s.alias.encode()
         self.queue: deque[HostEvent] = deque()
         self.speaking: int | None = None  # the sentence the host's synthesizer is playing
@@ -198,52 +203,58 @@ class ControllerFuzz(RuleBasedStateMachine):
         self.outstanding: int | None = None  # our SYNTH_START not yet ended (host truth)
         self.sent: dict[int, tuple[int, str, bool]] = {}  # sid -> (turn, text, is_error_reply)
         self.heard: set[int] = set()
-        self.armed: dict[str, float] = {}
         self.gen = 0
         self.open_gens: set[int] = set()
         self.turn = 0
-        self.turn_done = 0
+        self.turn_done_count = 0
         self.commits: list[tuple[str, str]] = []
         self.failed_turn = False
 
     # ---- feeding the controller ------------------------------------------------------------
 
-    def feed(self, event: Event) -> None:
-        assert self.c is not None
-        for command in self.c.handle(event):
-            self.perform(command)
+    @property
+    def armed(self) -> set[str]:
+        """The deadlines armed now."""
+        return set(self.interp.deadlines)
 
-    def perform(self, command: Command) -> None:
-        match command:
-            case Send(line=line):
-                check_line(line, self.s)
-                self.on_line(line)
-            case StartStream(gen=gen, messages=messages):
-                assert gen > self.gen
-                self.gen = gen
-                self.open_gens.add(gen)
-                self.turn += 1
-                assert messages[-1]["role"] == "user"
-            case CancelStream(gen=gen):
-                self.open_gens.discard(gen)
-            case Arm(kind=kind, seconds=seconds):
-                assert seconds > 0
-                self.armed[kind] = seconds
-            case Disarm(kind=kind):
-                self.armed.pop(kind, None)
-            case TurnDone(heard=heard, user=user):
-                self.turn_done += 1
-                expected = [
-                    text
-                    for sid, (turn, text, is_error) in sorted(self.sent.items())
-                    if turn == self.turn and sid in self.heard and not is_error
-                ]
-                assert heard == join_heard(expected), (heard, expected)
-                if heard:
-                    self.commits.append((user, heard))
-                    h = self.c.history  # type: ignore[union-attr]
-                    # a commit trims to both limits (see test_calibration_keeps_the_budget)
-                    assert not h.turns or h.tokens() <= h.max_tokens, (h.tokens(), h.max_tokens)
+    def feed(self, event: Event) -> list[Command]:
+        assert self.c is not None
+        commands = self.interp.feed(event)
+        for command in commands:
+            if isinstance(command, Arm):
+                assert command.seconds > 0
+        return commands
+
+    # ---- the effects of the commands (the shared interpreter calls these) ------------------
+
+    def send(self, command: Send) -> None:
+        check_line(command.line, self.s)
+        assert command.sentence == command.line.startswith("SYNTH_START|")
+        self.on_line(command.line)
+
+    def start_stream(self, command: StartStream) -> None:
+        assert command.gen > self.gen
+        self.gen = command.gen
+        self.open_gens.add(command.gen)
+        self.turn += 1
+        assert command.messages[-1]["role"] == "user"
+
+    def cancel_stream(self, command: CancelStream) -> None:
+        self.open_gens.discard(command.gen)
+
+    def turn_done(self, command: TurnDone) -> None:
+        self.turn_done_count += 1
+        expected = [
+            text
+            for sid, (turn, text, is_error) in sorted(self.sent.items())
+            if turn == self.turn and sid in self.heard and not is_error
+        ]
+        assert command.heard == join_sentences(expected), (command.heard, expected)
+        if command.heard:
+            self.commits.append((command.user, command.heard))
+            h = self.c.history  # type: ignore[union-attr]
+            # a commit trims to both limits (see test_calibration_keeps_the_budget)
+            assert not h.turns or h.tokens() <= h.max_tokens, (h.tokens(), h.max_tokens)
 
     def on_line(self, line: str) -> None:
         kind = line.split("|", 1)[0]
@@ -290,11 +301,8 @@ class ControllerFuzz(RuleBasedStateMachine):
         event = event_from_message(msg, self.s.alias) if msg else None
         if ev.kind == "stop" and ev.sid == self.outstanding:
             self.outstanding = None
-            assert self.c is not None
-            commands = self.c.handle(SynthStopped())
+            commands = self.feed(SynthStopped())
             assert Disarm("synth") in commands, "the real STOP of our sentence was not taken"
-            for command in commands:
-                self.perform(command)
             return
         if event is not None:
             assert isinstance(event, SynthStarted | SynthStopped) == bool(ev.kind)
@@ -397,10 +405,10 @@ class ControllerFuzz(RuleBasedStateMachine):
         self.fire_deadline(kind)
 
     def fire_deadline(self, kind: str) -> None:
-        del self.armed[kind]
+        assert kind in self.armed
         if kind == "synth":
             self.outstanding = None  # given up
-        self.feed(Deadline(kind))  # type: ignore[arg-type]
+        self.interp.expire(kind)  # type: ignore[arg-type]
 
     # ---- input stops: everything finishes -----------------------------------------------------
 

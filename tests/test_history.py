@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from fsm_agent.core.backend import last_user_text
 from fsm_agent.core.history import History, estimate_tokens
 
 
@@ -74,3 +79,39 @@ def test_history_turns_zero_still_keeps_none() -> None:
     h = History("sys", max_turns=0, max_tokens=50)
     h.commit("hello", "world")
     assert h.turns == []
+
+
+@pytest.mark.parametrize(
+    ("messages", "text"),
+    [
+        ([{"role": "system", "content": "s"}, {"role": "user", "content": "hi"}], "hi"),
+        (
+            [
+                {"role": "user", "content": "first"},
+                {"role": "assistant", "content": "a"},
+                {"role": "user", "content": "second"},
+                {"role": "assistant", "content": "b"},
+            ],
+            "second",
+        ),
+        (
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "look "},
+                        {"type": "image_url", "image_url": {"url": "x"}},
+                        {"type": "text", "text": "here"},
+                    ],
+                }
+            ],
+            "look here",
+        ),
+        ([{"role": "system", "content": "s"}], ""),
+        ([{"role": "user", "content": None}], ""),
+        (["not a message", {"role": "user", "content": "ok"}, 3], "ok"),
+        ([], ""),
+    ],
+)
+def test_last_user_text(messages: list[Any], text: str) -> None:
+    assert last_user_text(messages) == text

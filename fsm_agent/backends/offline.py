@@ -8,7 +8,7 @@ from pathlib import Path
 
 import regex
 
-from fsm_agent.core.backend import Messages, ReplyStream
+from fsm_agent.core.backend import Messages, ReplyStream, last_user_text
 from fsm_agent.core.settings import ConfigError
 
 # Token-sized pieces: a word with its trailing space, or one or two CJK characters.
@@ -133,7 +133,7 @@ class OfflineBackend:
 
 def echo_reply(messages: Messages) -> str:
     """Answer by repeating the user's last message."""
-    last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    last = last_user_text(messages)
     return f"You said: {last}"
 
 

@@ -35,6 +35,9 @@ MIN_GAP = 1.0
 TIMEOUT = 10.0
 """A warm-up that takes longer is given up (it only ever helps)."""
 
+MAX_BODY = 1 << 20
+"""Bytes of the model list read at most (OpenAI's own is some 10 KB)."""
+
 JOIN_WAIT = 1.0
 """The longest a request waits for a warm-up under way, to share its connection."""
 
@@ -103,8 +106,15 @@ class ConnectionWarmer:
 
     async def _warm(self) -> None:
         try:
-            # The body is read and dropped (not parsed), so the connection returns to the pool.
-            await self._client.models.with_raw_response.list()
+            # Read to the end and drop, so the connection returns to the pool; a body that
+            # is not a model list's few KB is cut off (the connection goes with it).
+            manager = self._client.models.with_streaming_response.list()
+            async with manager as response:
+                read = 0
+                async for chunk in response.iter_bytes():
+                    read += len(chunk)
+                    if read > MAX_BODY:
+                        break
             log.debug("connection to the LLM server warm")
         except asyncio.CancelledError:
             raise

@@ -6,11 +6,33 @@ thread to cancel (barge-in); backends (``fsm_agent.backends``) implement :class:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Protocol
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 Messages = Sequence[dict[str, str]]
 """A chat request: ``{"role": ..., "content": ...}`` dictionaries, the system prompt first."""
+
+
+def last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    """Return the text of the last ``user`` message ("" when there is none).
+
+    Content given as parts (``[{"type": "text", "text": ...}, ...]``) is joined; other
+    parts (images) count as nothing; anything that is not a message is skipped.
+    """
+    for message in reversed(messages):
+        if not isinstance(message, Mapping) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            return "".join(
+                str(part.get("text", ""))
+                for part in content
+                if isinstance(part, Mapping) and part.get("type") == "text"
+            )
+        return ""
+    return ""
 
 
 class ReplyStream(Protocol):

@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import regex
-from transitions import Machine
+from transitions import EventData, Machine
 
 from fsm_agent.core import protocol
 from fsm_agent.core.events import (
@@ -28,19 +28,21 @@ from fsm_agent.core.events import (
     StreamEnd,
     StreamError,
     SynthEchoed,
-    SynthStarted,
     SynthStopped,
     TurnDone,
     Utterance,
 )
 from fsm_agent.core.history import History
 from fsm_agent.core.settings import Settings
-from fsm_agent.core.table import STATES, State, machine_transitions, pairs
+from fsm_agent.core.speech import SpeechTracker
+from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
 from fsm_agent.text.cleanup import SpeechCleaner
+from fsm_agent.text.join import join_sentences
 from fsm_agent.text.segmenter import Segmenter
 
 log = logging.getLogger("fsm_agent.core.controller")
-_PAIRS = pairs()
+# A word longer than this is cut where the reply reaches its limit, not left out whole.
+_LONGEST_WORD = 40
 # A sentence that ends like one: a terminator, then perhaps closing quotes or brackets.
 _COMPLETE = regex.compile(r"[。！？!?.…．｡][\p{Pe}\p{Pf}\p{Po}\s]*$")
 
@@ -51,22 +53,46 @@ class _Piece:
     from_llm: bool
 
 
-def join_heard(pieces: list[str]) -> str:
-    """Join spoken pieces back into one text: no space after CJK text, one space otherwise."""
-    out = ""
-    for piece in pieces:
-        if out and not _is_wide(out[-1]) and not _is_wide(piece[0]):
-            out += " "
-        out += piece
-    return out
+@dataclass(slots=True)
+class Step:
+    """One trigger's own data, passed to every callback of the machine (``EventData.args[0]``).
+
+    The prepare step (:meth:`Controller.take_in`) fills in what the event turned out to be, so
+    that the guards read per-event facts, not fields left over from an earlier event.
+    """
+
+    event: Event | None
+    """The event, or None for the machine's own ``idle`` trigger."""
+    stale: bool = False
+    """A stream event of an older generation."""
+    reply_full: bool = False
+    """The reply reached ``max_reply_chars`` with this chunk."""
+    ours: bool = False
+    """A ``SYNTH_EVENT_STOP`` that ends our outstanding sentence."""
 
 
-def _is_wide(ch: str) -> bool:
-    return "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uff00" <= ch <= "\uffef"
+def _step(data: EventData) -> Step:
+    step = data.args[0]
+    assert isinstance(step, Step)
+    return step
+
+
+def _cut(text: str, room: int) -> str:
+    """The first ``room`` characters of ``text``; a word cut in two is left out when short."""
+    head = text[: max(room, 0)]
+    if len(head) < len(text) and head[-1:].isalnum() and text[len(head)].isalnum():
+        space = head.rfind(" ")
+        if space > 0 and len(head) - space <= _LONGEST_WORD:
+            head = head[:space]
+    return head
 
 
 class Controller:
     """Speak a streamed reply sentence by sentence, one ``SYNTH_START`` at a time.
+
+    The machine is ``transitions.Machine`` on this object, built from ``fsm_agent.core.table``.
+    Every event goes through it: :meth:`take_in` (the prepare step) applies the event's data,
+    then the table's first row whose guard holds moves the state and runs its actions.
 
     Args:
         settings: The configuration (alias, voice, language, limits, barge-in mode).
@@ -75,6 +101,8 @@ class Controller:
     Attributes:
         state: The current state name (see ``fsm_agent.core.table``).
         history: The committed conversation.
+        gen: The number of the current generation (the LLM request of the current turn).
+        machine: The ``transitions`` machine.
 
     """
 
@@ -87,73 +115,57 @@ class Controller:
         )
         self.gen = 0
         self._out: list[Command] = []
-        self._event: Event | None = None
         self._user = ""
         self._request: tuple[dict[str, str], ...] = ()
         self._reply = ""
         self._pending: deque[_Piece] = deque()
         self._heard: list[str] = []
-        self._outstanding: _Piece | None = None
-        self._outstanding_text = ""  # its text field as printed, to recognise its echo
-        self._started = False
-        self._stop_is_ours = False
-        self._stale_stops = 0
-        self._unstarted = 0
-        self._stream_open = False
+        self._speech: SpeechTracker[_Piece] = SpeechTracker()
         self._failed = False
         self._held: list[str] = []
         self._segmenter = Segmenter(settings.lang)
         self._cleaner = SpeechCleaner(keep_emoji=settings.keep_emoji)
-        Machine(
+        self.machine = Machine(
             model=self,
             states=list(STATES),
             transitions=machine_transitions(),
             initial="Idle",
             auto_transitions=False,
             ignore_invalid_triggers=True,
+            send_event=True,
+            queued=True,  # ``idle``, fired on entering Idle, runs after the current event
+            prepare_event="take_in",
+            finalize_event="_log_ignored",
             after_state_change="_log_state",
         )
+        self.machine.get_state("Idle").add_callback("enter", "_on_idle")
 
     # ---- the one entry point ----------------------------------------------------------------
 
     def handle(self, event: Event) -> list[Command]:
         """Take one event and return the commands it causes, in order."""
         self._out = []
-        self._event = event
-        if self._take_in(event):
-            self._fire(event.trigger)
-        if self.state == "Idle" and self._held:
-            held, self._held = " ".join(self._held), []
-            self._event = Utterance(held)
-            self._fire("utterance")
-        self._event = None
+        self.trigger(event.trigger, Step(event))  # type: ignore[attr-defined]
         return self._out
 
-    def _fire(self, trigger: str) -> None:
-        if (self.state, trigger) in _PAIRS:
-            self.trigger(trigger)
-        else:
-            log.debug("%s ignored in %s", trigger, self.state)
+    def take_in(self, data: EventData) -> None:
+        """The prepare step: apply the event's data before the table's guards are read.
 
-    def _take_in(self, event: Event) -> bool:
-        """Apply the event's data before the table is consulted; False drops the event."""
-        stale = isinstance(event, Chunk | StreamEnd | StreamError) and (
-            event.gen != self.gen or not self._stream_open
-        )
-        if stale:
-            log.debug("dropped %s of an old generation", type(event).__name__)
-            return False
-        match event:
+        Runs in the state the event arrives in (``OPEN``: the stream is open).
+        """
+        step = _step(data)
+        match step.event:
+            case Chunk() | StreamEnd() | StreamError() | Deadline(kind="stream") if (
+                self.state not in OPEN
+            ):
+                pass  # the stream is over: nothing to take in
+            case Deadline(kind="synth") if self._speech.outstanding is None:
+                pass  # no sentence of ours is waited on
+            case Chunk(gen=gen) | StreamEnd(gen=gen) | StreamError(gen=gen) if gen != self.gen:
+                log.debug("dropped %s of an old generation", type(step.event).__name__)
+                step.stale = True
             case Chunk(text=text):
-                self._reply += text
-                self._queue(self._segmenter.feed(text))
-                if len(self._reply) >= self.settings.max_reply_chars:
-                    log.warning("reply reached %d characters; cut off", len(self._reply))
-                    self._close_stream(cancel=True)
-                    self._queue(self._segmenter.flush())
-                    self._fire("stream_end")
-                    return False
-                self._emit(Arm("stream", self.settings.stream_timeout))
+                self._take_chunk(text, step)
             case StreamEnd(total_tokens=total):
                 self._close_stream(cancel=False)
                 self._queue(self._segmenter.flush())
@@ -163,107 +175,142 @@ class Controller:
                 log.warning("the LLM request failed: %s", reason)
                 self._fail(cancel=False)
             case Deadline(kind="stream"):
-                if not self._stream_open:
-                    return False
                 log.warning("the LLM stream timed out")
                 self._fail(cancel=True)
             case Deadline(kind="synth"):
-                if self._outstanding is None:
-                    return False
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
-                self._abandon()
-                self._done_speaking(heard=self._started)
-            case SynthStarted():
-                self._match_start()
-                return False
-            case SynthEchoed(text=text):
-                self._match_echo(text)
-                return False
+                self._done_speaking(*self._speech.abandon())
             case SynthStopped():
-                self._stop_is_ours = self._match_stop()
-                if self._stop_is_ours:
-                    self._done_speaking(heard=True)
-        return True
+                piece = self._speech.stopped()
+                if piece is not None:
+                    step.ours = True
+                    self._done_speaking(piece, heard=True)
+
+    def _take_chunk(self, text: str, step: Step) -> None:
+        room = self.settings.max_reply_chars - len(self._reply)
+        if len(text) >= room:
+            text = _cut(text, room)
+            step.reply_full = True
+        self._reply += text
+        self._queue(self._segmenter.feed(text))
+        if step.reply_full:
+            self._queue(self._segmenter.flush())
+        else:
+            self._emit(Arm("stream", self.settings.stream_timeout))
 
     # ---- conditions -------------------------------------------------------------------------
 
-    def has_pending(self) -> bool:
+    def has_pending(self, data: EventData) -> bool:
         """A sentence is ready to be spoken."""
         return bool(self._pending)
 
-    def stop_is_ours(self) -> bool:
-        """The SYNTH_EVENT_STOP just received ends our outstanding sentence."""
-        return self._stop_is_ours
+    def has_held(self, data: EventData) -> bool:
+        """An utterance waits to be answered (``--barge-in never``)."""
+        return bool(self._held)
 
-    def barge_in_enabled(self) -> bool:
+    def is_stale(self, data: EventData) -> bool:
+        """The stream event belongs to an older generation."""
+        return _step(data).stale
+
+    def reply_full(self, data: EventData) -> bool:
+        """The reply reached ``max_reply_chars``."""
+        return _step(data).reply_full
+
+    def stop_is_ours(self, data: EventData) -> bool:
+        """The SYNTH_EVENT_STOP just received ends our outstanding sentence."""
+        return _step(data).ours
+
+    def barge_in_enabled(self, data: EventData) -> bool:
         """A new utterance interrupts the current reply (``--barge-in`` is not ``never``)."""
         return self.settings.barge_in != "never"
 
-    def barge_in_on_speech(self) -> bool:
+    def barge_in_on_speech(self, data: EventData) -> bool:
         """The start of the user's speech interrupts (``--barge-in start``)."""
         return self.settings.barge_in == "start"
 
     # ---- actions ----------------------------------------------------------------------------
 
-    def start_turn(self) -> None:
+    def start_turn(self, data: EventData) -> None:
         """Open a new generation for the utterance."""
-        assert isinstance(self._event, Utterance)
+        event = _step(data).event
+        assert isinstance(event, Utterance)
+        self._start(event.text)
+
+    def answer_held(self, data: EventData) -> None:
+        """Answer the utterances held while busy, joined, as one new turn."""
+        held, self._held = " ".join(self._held), []
+        self._start(held)
+
+    def restart_turn(self, data: EventData) -> None:
+        """Barge-in by a new utterance: stop what is going on, then answer it."""
+        self.interrupt(data)
+        self.start_turn(data)
+
+    def interrupt(self, data: EventData) -> None:
+        """Stop our speech and the stream; keep in the history what the user heard."""
+        if self._speech.outstanding is not None:
+            self._emit(Send(protocol.synth_stop(self.settings.alias)))
+            self._done_speaking(*self._speech.abandon())
+        if data.transition is not None and data.transition.source in OPEN:
+            self._emit(CancelStream(self.gen))
+            self._emit(Disarm("stream"))
+        self._pending.clear()
+        self._end_turn("interrupted")
+
+    def hold_utterance(self, data: EventData) -> None:
+        """``--barge-in never``: answer this utterance once the current reply is over."""
+        event = _step(data).event
+        assert isinstance(event, Utterance)
+        self._held.append(event.text)
+
+    def cut_reply(self, data: EventData) -> None:
+        """The reply reached ``max_reply_chars``: cancel the stream and speak what came."""
+        log.warning("reply reached %d characters; cut off", len(self._reply))
+        self._emit(CancelStream(self.gen))
+        self._emit(Disarm("stream"))
+
+    def speak_next(self, data: EventData) -> None:
+        """Send the next queued sentence and arm its deadline."""
+        piece = self._pending.popleft()
+        line = protocol.synth_start(self.settings.alias, self.settings.voice, piece.text)
+        self._speech.sent(piece, line.split("|", 3)[3])
+        log.info("say: %s", piece.text)
+        self._emit(Send(line, sentence=True))
+        seconds = self.settings.synth_timeout + self.settings.synth_seconds_per_char * len(
+            piece.text
+        )
+        self._emit(Arm("synth", seconds))
+
+    def finish_turn(self, data: EventData) -> None:
+        """The reply is over: commit what was heard."""
+        outcome = "failed" if self._failed else "done" if self._heard else "empty"
+        self._speech.turn_over()
+        self._end_turn(outcome)
+
+    def track_start(self, data: EventData) -> None:
+        """A SYNTH_EVENT_START for our alias: credit it to the sentence it belongs to."""
+        self._speech.started()
+
+    def track_echo(self, data: EventData) -> None:
+        """Our SYNTH_START came back: older sentences will never start."""
+        event = _step(data).event
+        assert isinstance(event, SynthEchoed)
+        self._speech.echoed(event.text)
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def _start(self, user: str) -> None:
         self.gen += 1
-        self._user = self._event.text
+        self._user = user
         self._reply = ""
         self._heard = []
         self._failed = False
         self._segmenter = Segmenter(self.settings.lang)
         self._cleaner.reset()
         self._request = tuple(self.history.messages(self._user))
-        self._stream_open = True
         log.info("user: %s", self._user)
         self._emit(StartStream(self.gen, self._request))
         self._emit(Arm("stream", self.settings.stream_timeout))
-
-    def restart_turn(self) -> None:
-        """Barge-in by a new utterance: stop what is going on, then answer it."""
-        self.interrupt()
-        self.start_turn()
-
-    def interrupt(self) -> None:
-        """Stop our speech and the stream; keep in the history what the user heard."""
-        if self._outstanding is not None:
-            self._emit(Send(protocol.synth_stop(self.settings.alias)))
-            self._abandon()
-            self._done_speaking(heard=self._started)
-        self._close_stream(cancel=True)
-        self._pending.clear()
-        self._end_turn("interrupted")
-
-    def hold_utterance(self) -> None:
-        """``--barge-in never``: answer this utterance once the current reply is over."""
-        assert isinstance(self._event, Utterance)
-        self._held.append(self._event.text)
-
-    def speak_next(self) -> None:
-        """Send the next queued sentence and arm its deadline."""
-        piece = self._pending.popleft()
-        self._outstanding = piece
-        self._started = False
-        line = protocol.synth_start(self.settings.alias, self.settings.voice, piece.text)
-        self._outstanding_text = line.split("|", 3)[3]
-        log.info("say: %s", piece.text)
-        self._emit(Send(line))
-        seconds = self.settings.synth_timeout + self.settings.synth_seconds_per_char * len(
-            piece.text
-        )
-        self._emit(Arm("synth", seconds))
-
-    def finish_turn(self) -> None:
-        """The reply is over: commit what was heard."""
-        outcome = "failed" if self._failed else "done" if self._heard else "empty"
-        # A sentence that never started by now never will (unknown voice, no synthesizer):
-        # forget it, so that it cannot take a START of the next turn.
-        self._unstarted = 0
-        self._end_turn(outcome)
-
-    # ---- helpers ----------------------------------------------------------------------------
 
     def _emit(self, command: Command) -> None:
         self._out.append(command)
@@ -275,8 +322,8 @@ class Controller:
                 self._pending.append(_Piece(text, from_llm=True))
 
     def _close_stream(self, *, cancel: bool) -> None:
-        if self._stream_open:
-            self._stream_open = False
+        """Close the stream; called from the prepare step, in the state the event came in."""
+        if self.state in OPEN:
             if cancel:
                 self._emit(CancelStream(self.gen))
             self._emit(Disarm("stream"))
@@ -291,85 +338,33 @@ class Controller:
         self._close_stream(cancel=cancel)
         self._failed = True
         self._queue([s for s in self._segmenter.flush() if _COMPLETE.search(s)])
-        nothing_said = not self._heard and self._outstanding is None and not self._pending
+        nothing_said = not self._heard and self._speech.outstanding is None and not self._pending
         if nothing_said and self.settings.error_reply:
             s = self.settings
             for text in protocol.speakable_pieces(s.alias, s.voice, s.error_reply):
                 self._pending.append(_Piece(text, from_llm=False))
 
-    def _abandon(self) -> None:
-        """Stop waiting for the outstanding sentence (SYNTH_STOP sent, or its deadline passed).
-
-        Its events may still come: if it has started, a late STOP; if not, possibly a START and
-        then a STOP. Both must be kept from counting for the next sentence.
-        """
-        if self._started:
-            self._stale_stops += 1
-        else:
-            self._unstarted += 1
-
-    def _match_start(self) -> None:
-        """Give a SYNTH_EVENT_START to the oldest sentence we sent that has not started yet.
-
-        If that is an abandoned one, its STOP is still to come and must be swallowed. Erring
-        this way costs at worst one wait for a deadline; crediting an old START to the current
-        sentence would let the old STOP cut the current sentence off.
-        """
-        if self._unstarted:
-            self._unstarted -= 1
-            self._stale_stops += 1
-        elif self._outstanding is not None and not self._started:
-            self._started = True
-            self._stale_stops = 0  # the STOPs of older sentences come before this START
-
-    def _match_echo(self, text: str) -> None:
-        """Our outstanding sentence's own line came back: older sentences will never start.
-
-        The host answers a ``SYNTH_START`` with its ``SYNTH_EVENT_START`` right after echoing
-        it, long before a deadline could send the next sentence. So when the echo of the
-        current sentence arrives, an abandoned sentence that has had no START by then had none
-        to come (unknown voice, synthesizer off), and the next START is the current one's. A
-        host that does not echo leaves the cautious counting of :meth:`_match_start` in charge.
-        """
-        if self._outstanding is not None and not self._started and text == self._outstanding_text:
-            if self._unstarted:
-                log.debug(
-                    "echo of the current sentence: %d older ones never started", self._unstarted
-                )
-            self._unstarted = 0
-
-    def _match_stop(self) -> bool:
-        """Decide whether a SYNTH_EVENT_STOP for our alias ends our outstanding sentence.
-
-        The host matches nothing for us: it sends a late STOP after our SYNTH_STOP and after a
-        sentence we gave up waiting for. A STOP that comes before our current sentence's START
-        is such a late one while we expect one.
-        """
-        if self._outstanding is None:
-            self._stale_stops = max(0, self._stale_stops - 1)
-            return False
-        if self._started:
-            return True
-        if self._stale_stops:
-            self._stale_stops -= 1
-            log.debug("swallowed a late SYNTH_EVENT_STOP")
-            return False
-        return True  # a synthesizer that sends no SYNTH_EVENT_START
-
-    def _done_speaking(self, *, heard: bool) -> None:
-        piece, self._outstanding = self._outstanding, None
-        self._started = False
+    def _done_speaking(self, piece: _Piece | None, heard: bool) -> None:
         self._emit(Disarm("synth"))
         if heard and piece is not None and piece.from_llm:
             self._heard.append(piece.text)
 
     def _end_turn(self, outcome: str) -> None:
-        heard = join_heard(self._heard)
+        heard = join_sentences(self._heard)
         if heard:
             self.history.commit(self._user, heard)
         self._emit(TurnDone(self._user, heard, outcome))  # type: ignore[arg-type]
         self._heard = []
         self._failed = False
 
-    def _log_state(self) -> None:
-        log.debug("state -> %s", self.state)
+    def _on_idle(self, data: EventData) -> None:
+        self.trigger("idle", Step(None))  # type: ignore[attr-defined]
+
+    def _log_state(self, data: EventData) -> None:
+        moved = data.transition is not None and data.transition.dest is not None
+        if moved and data.transition.dest != data.transition.source:
+            log.debug("state -> %s", self.state)
+
+    def _log_ignored(self, data: EventData) -> None:
+        if not data.result and data.event is not None and data.event.name != "idle":
+            log.debug("%s ignored in %s", data.event.name, self.state)

@@ -143,9 +143,14 @@ def event_from_message(msg: Message, alias: str) -> Event | None:
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Print this line to the host (flushed at once)."""
+    """Print this line to the host (flushed at once).
+
+    ``sentence`` is true when the line starts speaking a sentence (a ``SYNTH_START``), so that
+    whoever carries it out can time the reply without reading the line.
+    """
 
     line: str
+    sentence: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,10 @@ Read a row as: on ``trigger``, in ``source``, if the guard holds, go to ``dest``
 same trigger and source are tried top to bottom; the first that applies wins. A trigger with no
 row for the current state is ignored.
 
-The conditions read what the event has already done to the controller's data (a chunk has been
-split into sentences, a STOP has been matched to our outstanding sentence) before the rows are
-tried; see ``Controller.handle``.
+The conditions read what the event has already done to the controller's data: the machine's
+prepare step (``Controller.take_in``) applies it before the rows are tried (a chunk has been
+split into sentences, a STOP has been matched to our outstanding sentence). ``idle`` is the
+machine's own trigger: entering Idle fires it, so an utterance held while busy is answered.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ Speaking: one SYNTH_START of ours is outstanding and the stream is still open. D
 stream has ended; what is queued or outstanding is being spoken."""
 
 BUSY: tuple[State, ...] = ("Generating", "Speaking", "Draining")
+OPEN: tuple[State, ...] = ("Generating", "Speaking")
+"""The states in which the LLM stream is open."""
+SPEAKING: tuple[State, ...] = ("Speaking", "Draining")
+"""The states in which one sentence of ours is outstanding."""
+QUIET: tuple[State, ...] = ("Idle", "Generating")
+"""The states in which no sentence of ours is outstanding."""
+CLOSED: tuple[State, ...] = ("Idle", "Draining")
+"""The states in which no LLM stream is open."""
 
 
 class Row(NamedTuple):
@@ -38,6 +47,12 @@ class Row(NamedTuple):
     dest: State | None
     guard: str = ""
     after: str | None = None
+    """Actions run after the move, in order, separated by commas."""
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """The ``after`` actions, in order."""
+        return tuple(a.strip() for a in (self.after or "").split(",") if a.strip())
 
     @property
     def conditions(self) -> tuple[str, ...]:
@@ -55,33 +70,52 @@ def _terms(guard: str) -> list[str]:
 
 
 TRANSITIONS: tuple[Row, ...] = (
-    # trigger          source        dest          guard                               after
+    # trigger          source        dest          guard                                after
     # -- a user utterance starts a turn; while busy it barges in, or waits its turn ---------
-    Row("utterance",       "Idle",       "Generating", "",                                "start_turn"),
-    Row("utterance",       BUSY,         "Generating", "barge_in_enabled",                "restart_turn"),
-    Row("utterance",       BUSY,         None,         "not barge_in_enabled",            "hold_utterance"),
-    Row("speech_start",    BUSY,         "Idle",       "barge_in_on_speech",              "interrupt"),
-    # -- the stream: a completed sentence is spoken at once -----------------------------------
-    Row("chunk",           "Generating", "Speaking",   "has_pending",                     "speak_next"),
-    Row("stream_end",      "Generating", "Draining",   "has_pending",                     "speak_next"),
-    Row("stream_end",      "Generating", "Idle",       "not has_pending",                 "finish_turn"),
-    Row("stream_error",    "Generating", "Draining",   "has_pending",                     "speak_next"),
-    Row("stream_error",    "Generating", "Idle",       "not has_pending",                 "finish_turn"),
-    Row("stream_deadline", "Generating", "Draining",   "has_pending",                     "speak_next"),
-    Row("stream_deadline", "Generating", "Idle",       "not has_pending",                 "finish_turn"),
+    Row("utterance",       "Idle",       "Generating", "",                                 "start_turn"),
+    Row("utterance",       BUSY,         "Generating", "barge_in_enabled",                 "restart_turn"),
+    Row("utterance",       BUSY,         None,         "not barge_in_enabled",             "hold_utterance"),
+    Row("idle",            "Idle",       "Generating", "has_held",                         "answer_held"),
+    Row("speech_start",    BUSY,         "Idle",       "barge_in_on_speech",               "interrupt"),
+    # -- the stream: an old generation's events are dropped; a sentence is spoken at once ----
+    Row("chunk",           OPEN,         None,         "is_stale"),
+    Row("stream_end",      OPEN,         None,         "is_stale"),
+    Row("stream_error",    OPEN,         None,         "is_stale"),
+    Row("chunk",           "Generating", "Draining",   "reply_full and has_pending",       "cut_reply, speak_next"),
+    Row("chunk",           "Generating", "Idle",       "reply_full and not has_pending",   "cut_reply, finish_turn"),
+    Row("chunk",           "Speaking",   "Draining",   "reply_full",                       "cut_reply"),
+    Row("chunk",           "Generating", "Speaking",   "has_pending",                      "speak_next"),
+    Row("stream_end",      "Generating", "Draining",   "has_pending",                      "speak_next"),
+    Row("stream_end",      "Generating", "Idle",       "not has_pending",                  "finish_turn"),
+    Row("stream_error",    "Generating", "Draining",   "has_pending",                      "speak_next"),
+    Row("stream_error",    "Generating", "Idle",       "not has_pending",                  "finish_turn"),
+    Row("stream_deadline", "Generating", "Draining",   "has_pending",                      "speak_next"),
+    Row("stream_deadline", "Generating", "Idle",       "not has_pending",                  "finish_turn"),
     Row("chunk",           "Speaking",   None),  # its sentences wait for the STOP
     Row("stream_end",      "Speaking",   "Draining"),
     Row("stream_error",    "Speaking",   "Draining"),
     Row("stream_deadline", "Speaking",   "Draining"),
+    # -- the host's synthesizer events for our alias: matched to our outstanding sentence ----
+    Row("synth_echoed",    STATES,       None,         "",                                 "track_echo"),
+    Row("synth_started",   STATES,       None,         "",                                 "track_start"),
+    Row("synth_stopped",   QUIET,        None),  # a late STOP of a sentence we gave up on
     # -- speech: the next sentence only after the previous one's STOP (or its deadline) -------
-    Row("synth_stopped",   "Speaking",   None,         "stop_is_ours and has_pending",    "speak_next"),
+    Row("synth_stopped",   SPEAKING,     None,         "not stop_is_ours"),  # late or stray
+    Row("synth_stopped",   "Speaking",   None,         "stop_is_ours and has_pending",     "speak_next"),
     Row("synth_stopped",   "Speaking",   "Generating", "stop_is_ours and not has_pending"),
-    Row("synth_deadline",  "Speaking",   None,         "has_pending",                     "speak_next"),
+    Row("synth_deadline",  "Speaking",   None,         "has_pending",                      "speak_next"),
     Row("synth_deadline",  "Speaking",   "Generating", "not has_pending"),
-    Row("synth_stopped",   "Draining",   None,         "stop_is_ours and has_pending",    "speak_next"),
+    Row("synth_stopped",   "Draining",   None,         "stop_is_ours and has_pending",     "speak_next"),
     Row("synth_stopped",   "Draining",   "Idle",       "stop_is_ours and not has_pending", "finish_turn"),
-    Row("synth_deadline",  "Draining",   None,         "has_pending",                     "speak_next"),
-    Row("synth_deadline",  "Draining",   "Idle",       "not has_pending",                 "finish_turn"),
+    Row("synth_deadline",  "Draining",   None,         "has_pending",                      "speak_next"),
+    Row("synth_deadline",  "Draining",   "Idle",       "not has_pending",                  "finish_turn"),
+    # -- events that change nothing where they come: written out, so that the table is total --
+    Row("speech_start",    "Idle",       None),  # nothing to interrupt
+    Row("chunk",           CLOSED,       None),  # the stream is over: a late piece is dropped
+    Row("stream_end",      CLOSED,       None),
+    Row("stream_error",    CLOSED,       None),
+    Row("stream_deadline", CLOSED,       None),
+    Row("synth_deadline",  QUIET,        None),  # no sentence of ours is waited on
 )  # fmt: skip
 
 TRIGGERS: tuple[str, ...] = tuple(dict.fromkeys(row.trigger for row in TRANSITIONS))
@@ -100,8 +134,8 @@ def machine_transitions() -> list[dict[str, object]]:
             spec["conditions"] = list(row.conditions)
         if row.unless:
             spec["unless"] = list(row.unless)
-        if row.after:
-            spec["after"] = row.after
+        if row.actions:
+            spec["after"] = list(row.actions)
         out.append(spec)
     return out
 

@@ -32,7 +32,7 @@ _GRACE = 2.0
 """Seconds a terminated program has to exit before it is killed."""
 
 
-class _Speech:
+class _SpeakingProcess:
     """One sentence being said by one process."""
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
@@ -70,7 +70,7 @@ class TerminalHost:
         self.post = post
         self.program = program
         self._lock = threading.RLock()
-        self._current: _Speech | None = None
+        self._current: _SpeakingProcess | None = None
         self._waiters: list[threading.Thread] = []
         self._closed = False
         self._warned = False
@@ -127,14 +127,14 @@ class TerminalHost:
                 log.warning("cannot run %s: %s", words[0], exc)
                 self._event("SYNTH_EVENT_STOP")
                 return
-            speech = _Speech(process)
+            speech = _SpeakingProcess(process)
             self._current = speech
             waiter = threading.Thread(target=self._wait, args=(speech,), daemon=True)
             self._waiters = [w for w in self._waiters if w.is_alive()]
             self._waiters.append(waiter)
             waiter.start()
 
-    def _wait(self, speech: _Speech) -> None:
+    def _wait(self, speech: _SpeakingProcess) -> None:
         """The sentence ended by itself (or was cut): post its STOP unless that is done."""
         status = speech.process.wait()
         with self._lock:
@@ -164,7 +164,7 @@ class TerminalHost:
             self._cancel_daemon()
         self._finish(speech, report)
 
-    def _finish(self, speech: _Speech, report: bool) -> None:
+    def _finish(self, speech: _SpeakingProcess, report: bool) -> None:
         if self._current is speech:
             self._current = None
         if not speech.reported:

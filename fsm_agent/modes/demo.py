@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from fsm_agent.backends.offline import OfflineBackend, ScriptedReplies, echo_reply
-from fsm_agent.core.backend import Messages
+from fsm_agent.core.backend import Messages, last_user_text
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.settings import ConfigError, Settings
 from fsm_agent.modes.term import Palette, utf8_output, wants_color
@@ -67,7 +67,7 @@ Reply = Callable[[Messages], str]
 
 def builtin_reply(messages: Messages) -> str:
     """The reply of :data:`REPLIES` to the last user message (others are echoed)."""
-    user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    user = last_user_text(messages)
     return REPLIES.get(user, f"You said: {user}")
 
 
@@ -154,7 +154,7 @@ def demo_host(scale: float) -> HostSim:
 # ---- the screen -----------------------------------------------------------------------------
 
 
-class Transcript:
+class ScreenLog:
     """Prints each message as it happens, with the time since the start.
 
     Args:
@@ -214,7 +214,7 @@ class Demo:
     Args:
         settings: The controller's configuration (``no_stream``: replies come whole).
         scale: 1.0 for real time, smaller to run faster.
-        out: Where the transcript goes.
+        out: Where the screen log goes.
         reply: Makes each reply (default: the built-in ones).
 
     """
@@ -225,10 +225,10 @@ class Demo:
         self.settings = settings
         self.scale = scale
         self.controller = Controller(settings)
-        self.transcript = Transcript(out, Palette(wants_color(out)), settings.alias)
+        self.screen = ScreenLog(out, Palette(wants_color(out)), settings.alias)
         backend = demo_backend(
             scale,
-            lambda text: self.transcript.show("llm", text, "magenta"),
+            lambda text: self.screen.show("llm", text, "magenta"),
             reply=reply,
             whole=settings.no_stream,
         )
@@ -236,8 +236,8 @@ class Demo:
         self.sim = demo_host(scale)
         self.host = HostLoop(runtime_delivery(self.runtime.post), self.sim)
         self.runtime.write = self.host.child_line
-        self.transcript.on_broken = lambda: self.runtime.post(QUIT)
-        self.runtime.observers.append(self.transcript)
+        self.screen.on_broken = lambda: self.runtime.post(QUIT)
+        self.runtime.observers.append(self.screen)
         self.runtime.observers.append(self._watch)
         self.recorder = attach_recorder(self.runtime, settings, "demo")
         self._changed = threading.Condition()
@@ -309,7 +309,7 @@ class Demo:
         return 1 if violations else 0
 
     def _summary(self) -> None:
-        t = self.transcript
+        t = self.screen
         if t.broken:
             return
         t.show("history", "what the user heard, kept for the next request:", "bold")
@@ -318,7 +318,7 @@ class Demo:
             t.show("history", f"  AI: {turn.assistant}")
 
     def _report(self, violations: list[Violation]) -> None:
-        t = self.transcript
+        t = self.screen
         if not violations:
             with self.host.lock:
                 spoken = list(self.sim.spoken)
@@ -327,7 +327,7 @@ class Demo:
             return
         for v in violations:
             t.show("violation", f"{v.kind}: {v.detail}: {v.line}", "red", "bold")
-        if t.broken:  # the transcript's reader has gone: still say why the demo failed
+        if t.broken:  # the screen log's reader has gone: still say why the demo failed
             for v in violations:
                 print(f"fsm-agent demo: {v.kind}: {v.detail}: {v.line}", file=sys.stderr)
 
@@ -343,7 +343,7 @@ def main(args: argparse.Namespace) -> int:
     out = utf8_output(sys.stdout)
     demo = Demo(settings, 1 / 15 if args.fast else 1.0, out, reply)
     status = demo.run()
-    if demo.transcript.broken:
+    if demo.screen.broken:
         # `fsm-agent demo | head`: keep the interpreter quiet about the closed pipe at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, out.fileno())

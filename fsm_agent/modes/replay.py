@@ -32,20 +32,20 @@ from pathlib import Path
 from typing import Any
 
 from fsm_agent.backends.factory import make_backend
-from fsm_agent.core.backend import Messages
+from fsm_agent.core.backend import Messages, last_user_text
 from fsm_agent.core.settings import ConfigError, Settings
 from fsm_agent.modes.replay_engine import Replayer, ReplySource
 from fsm_agent.modes.replay_transcript import (
+    ParsedTranscript,
     RecordedStream,
     SpokenReplies,
-    Transcript,
     read_transcript,
     spoken_replies,
 )
 from fsm_agent.modes.term import Palette, utf8_output, wants_color
 from fsm_agent.runtime.record import Recorder
 
-__all__ = ["RecordedStream", "Replayer", "Transcript", "read_transcript", "replay_settings"]
+__all__ = ["ParsedTranscript", "RecordedStream", "Replayer", "read_transcript", "replay_settings"]
 
 HELP = "feed a recorded host transcript through the controller and print what it would send"
 
@@ -99,12 +99,8 @@ def _fallback(settings: Settings) -> Callable[[Messages], list[str]]:
     return reply
 
 
-def _last_user(messages: Messages) -> str:
-    return next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-
-
 def reply_source(
-    transcript: Transcript, spoken: SpokenReplies, backend_given: bool
+    transcript: ParsedTranscript, spoken: SpokenReplies, backend_given: bool
 ) -> tuple[ReplySource, str | None]:
     """Choose where the replies come from (see the module's docstring).
 
@@ -128,7 +124,7 @@ def reply_source(
     if spoken.replies:
         count = len(spoken.replies)
         return (
-            lambda messages: spoken.take(_last_user(messages))
+            lambda messages: spoken.take(last_user_text(messages))
         ), f"{count} spoken in the transcript (its SYNTH_START lines)"
     return (lambda messages: None), None
 

@@ -11,15 +11,11 @@ import heapq
 import itertools
 from collections.abc import Callable
 
-from fsm_agent.core.backend import Messages
+from fsm_agent.core.backend import Messages, last_user_text
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
-    Arm,
     CancelStream,
     Chunk,
-    Command,
-    Deadline,
-    Disarm,
     Event,
     Send,
     StartStream,
@@ -31,6 +27,7 @@ from fsm_agent.core.events import (
 from fsm_agent.core.protocol import parse_line
 from fsm_agent.core.settings import Settings
 from fsm_agent.modes.replay_transcript import RecordedStream
+from fsm_agent.runtime.interpreter import Effects, Interpreter
 from fsm_agent.runtime.record import Recorder
 
 __all__ = ["Emit", "Replayer", "ReplySource"]
@@ -44,8 +41,12 @@ ReplySource = Callable[[Messages], RecordedStream | None]
 """Gives the reply to a request, or None to let the fallback make it."""
 
 
-class Replayer:
+class Replayer(Effects):
     """Feed a transcript to a pure controller on a simulated clock.
+
+    The commands are carried out by the same :class:`Interpreter` as in the real runtime; only
+    the clock (:attr:`now`) and the world differ: a reply's pieces are scheduled at their
+    simulated times instead of arriving from a thread.
 
     Args:
         settings: The configuration of the controller.
@@ -67,6 +68,7 @@ class Replayer:
     ) -> None:
         self.controller = Controller(settings)
         self.now = 0.0
+        self.interpreter = Interpreter(self.controller, self, lambda: self.now)
         self.sent: list[str] = []
         self._source = source
         self._fallback = fallback
@@ -74,7 +76,6 @@ class Replayer:
         self.recorder = recorder
         self._heap: list[tuple[float, int, Event]] = []
         self._seq = itertools.count()
-        self._deadlines: dict[str, float] = {}
         self._stream_numbers: dict[int, int] = {}
         self.fallback_replies = 0
 
@@ -93,16 +94,24 @@ class Replayer:
         self.feed(event)
 
     def run_until(self, at: float | None) -> None:
-        """Deliver replies and deadlines due by ``at`` (None: until nothing is left)."""
+        """Deliver replies and deadlines due by ``at`` (None: until nothing is left).
+
+        At the same simulated time a reply's event comes before a deadline: it was scheduled
+        when its stream started, before anything that stream's events could arm.
+        """
         for _ in range(_MAX_STEPS):
-            if not self._heap or (at is not None and self._heap[0][0] > at):
+            piece_due = self._heap[0][0] if self._heap else None
+            deadline_due = self.interpreter.next_deadline()
+            if deadline_due is not None and (piece_due is None or deadline_due < piece_due):
+                if at is not None and deadline_due > at:
+                    break
+                self.now = max(self.now, deadline_due)
+                self.interpreter.fire_due(deadline_due)
+                continue
+            if piece_due is None or (at is not None and piece_due > at):
                 break
             due, _, event = heapq.heappop(self._heap)
             self.now = max(self.now, due)
-            if isinstance(event, Deadline):
-                if self._deadlines.get(event.kind) != due:
-                    continue  # disarmed or re-armed since
-                del self._deadlines[event.kind]
             self._record_stream(event)
             self.feed(event)
         else:
@@ -112,35 +121,36 @@ class Replayer:
 
     def feed(self, event: Event) -> None:
         """Give the controller one event and carry out its commands on the simulated clock."""
-        before = self.controller.state
-        for command in self.controller.handle(event):
-            self._perform(command)
-        if self.controller.state != before:
-            self._record("state", self.controller.state)
-            self._emit(self.now, "state", self.controller.state)
+        self.interpreter.feed(event)
 
     def _schedule(self, at: float, event: Event) -> None:
         heapq.heappush(self._heap, (at, next(self._seq), event))
 
-    def _perform(self, command: Command) -> None:
-        match command:
-            case Send(line=line):
-                self.sent.append(line)
-                self._record("out", line)
-                self._emit(self.now, "out", line)
-            case StartStream(gen=gen, messages=messages):
-                self._start(gen, messages)
-            case CancelStream(gen=gen):
-                self._heap = [item for item in self._heap if _gen_of(item[2]) != gen]
-                heapq.heapify(self._heap)
-            case Arm(kind=kind, seconds=seconds):
-                due = self.now + seconds
-                self._deadlines[kind] = due
-                self._schedule(due, Deadline(kind))
-            case Disarm(kind=kind):
-                self._deadlines.pop(kind, None)
-            case TurnDone(outcome=outcome, heard=heard):
-                self._emit(self.now, "turn", f"{outcome}; heard: {heard!r}")
+    # ---- the effects of the commands, on the simulated clock -------------------------------
+
+    def send(self, command: Send) -> None:
+        """Keep the line and show it."""
+        self.sent.append(command.line)
+        self._record("out", command.line)
+        self._emit(self.now, "out", command.line)
+
+    def start_stream(self, command: StartStream) -> None:
+        """Schedule the reply's pieces and its end at their simulated times."""
+        self._start(command.gen, command.messages)
+
+    def cancel_stream(self, command: CancelStream) -> None:
+        """Drop whatever of the generation is still scheduled."""
+        self._heap = [item for item in self._heap if _gen_of(item[2]) != command.gen]
+        heapq.heapify(self._heap)
+
+    def turn_done(self, command: TurnDone) -> None:
+        """Show how the turn ended."""
+        self._emit(self.now, "turn", f"{command.outcome}; heard: {command.heard!r}")
+
+    def state_changed(self, state: str) -> None:
+        """Show the new state."""
+        self._record("state", state)
+        self._emit(self.now, "state", state)
 
     def _start(self, gen: int, messages: Messages) -> None:
         stream = self._source(messages)
@@ -151,7 +161,7 @@ class Replayer:
         if self.recorder is not None:
             number = self.recorder.next_stream()
             self._stream_numbers[gen] = number
-            user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+            user = last_user_text(messages)
             self.recorder.write("open", user, stream=number)
         for offset, piece in stream.pieces:
             self._schedule(self.now + offset, Chunk(gen, piece))

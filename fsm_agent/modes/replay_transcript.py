@@ -13,7 +13,6 @@ replies, so that a bug report replays with the words that were really spoken.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,11 +22,12 @@ import regex
 from fsm_agent.core.events import Event, StreamEnd, StreamError, Utterance, event_from_message
 from fsm_agent.core.protocol import parse_line
 from fsm_agent.runtime.record import REPLAY_SETTINGS
+from fsm_agent.text.join import join_sentences
 
 __all__ = [
+    "ParsedTranscript",
     "RecordedStream",
     "SpokenReplies",
-    "Transcript",
     "read_transcript",
     "spoken_replies",
 ]
@@ -51,7 +51,7 @@ class RecordedStream:
 
 
 @dataclass
-class Transcript:
+class ParsedTranscript:
     """What a file holds: host lines with times, and the recorded replies and output, if any."""
 
     lines: list[tuple[float, bytes]] = field(default_factory=list)
@@ -61,7 +61,7 @@ class Transcript:
     is_record: bool = False
 
 
-def read_transcript(raw_lines: Iterable[bytes], step: float = 0.0) -> Transcript:
+def read_transcript(raw_lines: Iterable[bytes], step: float = 0.0) -> ParsedTranscript:
     """Read a transcript in any of the three formats (they may even be mixed).
 
     Args:
@@ -72,7 +72,7 @@ def read_transcript(raw_lines: Iterable[bytes], step: float = 0.0) -> Transcript
         The transcript, times relative to its first line.
 
     """
-    out = Transcript()
+    out = ParsedTranscript()
     opened: dict[int, tuple[float, RecordedStream]] = {}
     now = 0.0
     first_clock: float | None = None
@@ -105,7 +105,7 @@ def _json_entry(raw: bytes) -> dict[str, Any] | None:
 
 
 def _take_entry(
-    out: Transcript,
+    out: ParsedTranscript,
     entry: dict[str, Any],
     now: float,
     opened: dict[int, tuple[float, RecordedStream]],
@@ -180,7 +180,7 @@ class SpokenReplies:
         return None
 
 
-def spoken_replies(transcript: Transcript, alias: str) -> SpokenReplies:
+def spoken_replies(transcript: ParsedTranscript, alias: str) -> SpokenReplies:
     """Rebuild the replies of an AllLog or plain transcript from our echoed ``SYNTH_START`` lines.
 
     Each ``RECOG_EVENT_STOP`` opens a turn; the text of every ``SYNTH_START|alias|voice|text``
@@ -214,18 +214,5 @@ def spoken_replies(transcript: Transcript, alias: str) -> SpokenReplies:
                 turns[-1][1].append(msg.args[2].strip())
         elif msg.type == "SYNTH_STOP" and msg.arg(0) == alias:
             out.sent.append("|".join((msg.type, *msg.args)))
-    out.replies = [(user, _join(sentences)) for user, sentences in turns if sentences]
+    out.replies = [(user, join_sentences(sentences)) for user, sentences in turns if sentences]
     return out
-
-
-def _wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in "WF"
-
-
-def _join(sentences: list[str]) -> str:
-    text = ""
-    for sentence in sentences:
-        if text and not (_wide(text[-1]) and _wide(sentence[0])):
-            text += " "
-        text += sentence
-    return text

@@ -9,24 +9,16 @@ polling.
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from fsm_agent.core.backend import Backend
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
-    Arm,
     CancelStream,
-    Chunk,
-    Command,
-    Deadline,
-    DeadlineKind,
-    Disarm,
     Event,
     Send,
     SpeechStart,
@@ -35,6 +27,7 @@ from fsm_agent.core.events import (
     event_from_message,
 )
 from fsm_agent.core.protocol import parse_line
+from fsm_agent.runtime.interpreter import Effects, Interpreter, TurnTimes
 from fsm_agent.runtime.lineio import EOF_MARK
 from fsm_agent.runtime.worker import Generation
 
@@ -45,24 +38,16 @@ QUIT = object()
 
 # Windows does not interrupt a blocking wait for Ctrl-C; waking now and then lets it through.
 _MAX_WAIT = 0.5 if sys.platform == "win32" else None
-_LONGEST_WAIT = 86400.0  # far inside every platform's threading.TIMEOUT_MAX
-
-
-@dataclass
-class TurnTimes:
-    """When a turn's milestones happened (monotonic seconds)."""
-
-    started: float
-    first_token: float | None = None
-    first_synth: float | None = None
-
 
 Observer = Callable[[str, str], None]
 """Called with (direction, line): "in" for host lines, "out" for ours, "state" for states."""
 
 
-class Runtime:
-    """Feed the controller from a queue and perform its commands.
+class Runtime(Effects):
+    """Feed the controller from a queue; its commands are carried out by an :class:`Interpreter`.
+
+    The runtime is the interpreter's real world: lines go to ``write``, streams run on
+    threads, deadlines are kept on the monotonic clock.
 
     Args:
         controller: The pure state machine.
@@ -84,10 +69,9 @@ class Runtime:
         self.write = write
         self.clock = clock
         self.observers: list[Observer] = []
+        self.interpreter = Interpreter(controller, self, clock)
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._deadlines: dict[DeadlineKind, float] = {}
         self._generations: dict[int, Generation] = {}
-        self._times: TurnTimes | None = None
         self.turns_done = 0
 
     def post(self, item: object) -> None:
@@ -114,18 +98,15 @@ class Runtime:
     def _next_item(self) -> object | None:
         """Wait for the next item or the earliest deadline; deliver deadlines that passed."""
         timeout = _MAX_WAIT
-        if self._deadlines:
-            wait = max(0.0, min(self._deadlines.values()) - self.clock())
+        due = self.interpreter.next_deadline()
+        if due is not None:
+            wait = max(0.0, due - self.clock())
             timeout = wait if timeout is None else min(wait, timeout)
         try:
             item: object | None = self._queue.get(timeout=timeout)
         except queue.Empty:
             item = None
-        now = self.clock()
-        for kind, due in sorted(self._deadlines.items(), key=lambda kv: kv[1]):
-            if due <= now and self._deadlines.get(kind) == due:
-                del self._deadlines[kind]
-                self.feed(Deadline(kind))
+        self.interpreter.fire_due()
         return item
 
     def _host_line(self, raw: bytes) -> None:
@@ -142,58 +123,9 @@ class Runtime:
 
     def feed(self, event: Event) -> None:
         """Give the controller one event and carry out what it commands (loop thread only)."""
-        before = self.controller.state
-        times = self._times
-        if (
-            isinstance(event, Chunk)
-            and times
-            and times.first_token is None
-            and event.gen == self.controller.gen
-        ):
-            times.first_token = self.clock()
-        for command in self.controller.handle(event):
-            self._perform(command)
+        self.interpreter.feed(event)
         if isinstance(event, SpeechStart):
             self._prewarm()
-        if self.controller.state != before:
-            for observer in self.observers:
-                observer("state", self.controller.state)
-
-    def _perform(self, command: Command) -> None:
-        match command:
-            case Send(line=line):
-                self.write(line)
-                if (
-                    self._times
-                    and self._times.first_synth is None
-                    and line.startswith("SYNTH_START")
-                ):
-                    self._times.first_synth = self.clock()
-                    self._log_latency()
-                for observer in self.observers:
-                    observer("out", line)
-            case StartStream(gen=gen, messages=messages):
-                self._times = TurnTimes(self.clock())
-                generation = Generation(gen, self.backend, messages, self.post)
-                self._generations[gen] = generation
-                generation.start()
-            case CancelStream(gen=gen):
-                generation = self._generations.pop(gen, None)
-                if generation is not None:
-                    generation.cancel()
-            case Arm(kind=kind, seconds=seconds):
-                # Settings are validated; this keeps a bad value from crashing or spinning the loop.
-                if not math.isfinite(seconds) or seconds > _LONGEST_WAIT:
-                    seconds = _LONGEST_WAIT
-                if kind == "synth":
-                    log.debug("synth deadline in %.3f s", seconds)
-                self._deadlines[kind] = self.clock() + seconds
-            case Disarm(kind=kind):
-                self._deadlines.pop(kind, None)
-            case TurnDone():
-                self.turns_done += 1
-                log.info("turn %s: heard %r", command.outcome, command.heard)
-                self._forget_finished()
 
     def _prewarm(self) -> None:
         """The user started to speak: have the backend get its connection ready.
@@ -208,15 +140,45 @@ class Runtime:
             except Exception as exc:  # an optimisation must never take the loop down
                 log.debug("prewarm: %s", exc)
 
-    def _log_latency(self) -> None:
-        t = self._times
-        if t is None or t.first_synth is None:
-            return
-        token = f"{(t.first_token - t.started) * 1000:.0f} ms" if t.first_token else "-"
+    # ---- the effects of the commands --------------------------------------------------------
+
+    def send(self, command: Send) -> None:
+        """Write the line to the host and show it to the observers."""
+        self.write(command.line)
+        for observer in self.observers:
+            observer("out", command.line)
+
+    def start_stream(self, command: StartStream) -> None:
+        """Run the generation on its own thread; its events come back through :meth:`post`."""
+        generation = Generation(command.gen, self.backend, command.messages, self.post)
+        self._generations[command.gen] = generation
+        generation.start()
+
+    def cancel_stream(self, command: CancelStream) -> None:
+        """Cancel the generation and close its response."""
+        generation = self._generations.pop(command.gen, None)
+        if generation is not None:
+            generation.cancel()
+
+    def turn_done(self, command: TurnDone) -> None:
+        """Count and log the turn; forget the generations that have ended."""
+        self.turns_done += 1
+        log.info("turn %s: heard %r", command.outcome, command.heard)
+        self._forget_finished()
+
+    def state_changed(self, state: str) -> None:
+        """Show the new state to the observers."""
+        for observer in self.observers:
+            observer("state", state)
+
+    def first_sentence(self, times: TurnTimes) -> None:
+        """Log the turn's latency."""
+        assert times.first_synth is not None
+        token = f"{(times.first_token - times.started) * 1000:.0f} ms" if times.first_token else "-"
         log.info(
             "latency: first token %s, first SYNTH_START %.0f ms after the utterance",
             token,
-            (t.first_synth - t.started) * 1000,
+            (times.first_synth - times.started) * 1000,
         )
 
     def _forget_finished(self) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fsm_agent import __version__
-from fsm_agent.core.backend import Backend, Messages, ReplyStream
+from fsm_agent.core.backend import Backend, Messages, ReplyStream, last_user_text
 from fsm_agent.core.settings import ConfigError, Settings
 from fsm_agent.runtime.logs import describe_error
 
@@ -131,7 +131,7 @@ class RecordingBackend:
     def open(self, messages: Messages) -> ReplyStream:
         """Open the real stream and record it as it is read."""
         number = self.recorder.next_stream()
-        user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        user = last_user_text(messages)
         self.recorder.write("open", user, stream=number)
         try:
             stream = self.backend.open(messages)

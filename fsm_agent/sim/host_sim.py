@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import NamedTuple
 
+from fsm_agent.core.protocol import MAX_LINE_BYTES
+
 __all__ = [
     "DEFAULT_VOICES",
-    "MAX_LINE_BYTES",
     "HostSim",
     "Spoken",
     "Violation",
@@ -44,9 +45,6 @@ DEFAULT_VOICES: frozenset[str] = frozenset(
     [f"mei_voice_{s}" for s in _MEI] + [f"slt_voice_{s}" for s in _SLT]
 )
 """Voice aliases of MMDAgent-EX's example content (Open_JTalk ``mei``, Flite ``slt``)."""
-
-MAX_LINE_BYTES = 2000
-"""A child line longer than this is a violation (the host cuts lines at about 2048 bytes)."""
 
 _FIELD_COUNTS = {"SYNTH_START": 4, "SYNTH_STOP": 2}
 
@@ -101,7 +99,9 @@ class _Pending:
 
 
 @dataclass
-class _Speech:
+class _SpeechInProgress:
+    """The sentence an alias is speaking now."""
+
     index: int  # into HostSim.spoken
     stop: _Pending  # the SYNTH_EVENT_STOP due at its natural end
 
@@ -152,7 +152,7 @@ class HostSim:
         self.lost_stops: list[tuple[float, str]] = []
         """``SYNTH_EVENT_STOP`` events dropped by ``lose_stop_every`` (time, alias)."""
         self._agenda: list[_Pending] = []
-        self._speaking: dict[str, _Speech] = {}
+        self._speaking: dict[str, _SpeechInProgress] = {}
         self._seq = count()
         self._stops = 0
         self._chatter = 0
@@ -273,7 +273,7 @@ class HostSim:
             out.append((now, f"LIPSYNC_START|{alias}|{_phonemes(text)}"))
         end = now + self.speaking_seconds(text)
         stop = self._schedule(end, f"SYNTH_EVENT_STOP|{alias}", stop_of=alias)
-        self._speaking[alias] = _Speech(len(self.spoken), stop)
+        self._speaking[alias] = _SpeechInProgress(len(self.spoken), stop)
         self.spoken.append(Spoken(alias, text, now, end, False))
 
     def _synth_stop(self, alias: str, now: float) -> None:
@@ -283,7 +283,7 @@ class HostSim:
         self._cut(speech, now)
         self._schedule(now + self.stop_latency, f"SYNTH_EVENT_STOP|{alias}", stop_of=alias)
 
-    def _cut(self, speech: _Speech, now: float) -> None:
+    def _cut(self, speech: _SpeechInProgress, now: float) -> None:
         speech.stop.cancelled = True
         self.spoken[speech.index] = self.spoken[speech.index]._replace(end=now, cut=True)
 

@@ -1,6 +1,7 @@
 """The HTTP side of the fake OpenAI server: one request read, one response (or fault) written.
 
-``Server`` accepts connections for a ``FakeOpenAI`` (which keeps the counters and the fault queue);
+``Server`` accepts connections and counts them in the server's ``ServerState`` (which also holds
+the settings and the fault queue);
 ``Handler`` keeps each connection alive across requests (HTTP/1.1); ``Exchange`` answers one
 request with a whole completion, a stream of server-sent events, an error or a fault.
 """
@@ -16,13 +17,11 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fsm_agent.testing import wire
 from fsm_agent.testing.faults import Fault
-
-if TYPE_CHECKING:
-    from fsm_agent.testing.fake_openai import FakeOpenAI
+from fsm_agent.testing.state import RecordedRequest, ServerState
 
 DISCONNECTED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 """What a write raises when the client has gone (ConnectionAbortedError is Windows' variant)."""
@@ -33,13 +32,13 @@ class _Cut(Exception):
 
 
 class Server(ThreadingHTTPServer):
-    """A threading HTTP server on 127.0.0.1 that reports connections to its ``FakeOpenAI``."""
+    """A threading HTTP server on 127.0.0.1 that reports connections to its ``ServerState``."""
 
     daemon_threads = True
     block_on_close = False  # FakeOpenAI.stop joins the threads itself, with a time limit
 
-    def __init__(self, owner: FakeOpenAI, port: int) -> None:
-        self.owner = owner
+    def __init__(self, state: ServerState, port: int) -> None:
+        self.state = state
         super().__init__(("127.0.0.1", port), Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -48,27 +47,25 @@ class Server(ThreadingHTTPServer):
         # client's delayed ACK add about 40 ms to many of them, which would skew benchmarks.
         with contextlib.suppress(OSError):
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.owner._accepted(request)
+        self.state.accepted(request)
         thread = threading.Thread(
             target=self.process_request_thread,
             args=(request, client_address),
             name="fake-openai-conn",
             daemon=True,
         )
-        threads = self.owner._threads
-        threads[:] = [t for t in threads if t.is_alive()]
-        threads.append(thread)
+        self.state.add_thread(thread)
         thread.start()
 
     def shutdown_request(self, request: Any) -> None:
         """Forget the connection, then close it."""
-        self.owner._forget(request)
+        self.state.forget(request)
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Print unexpected errors only."""
         # A client dropping an idle keep-alive connection is normal, not worth a traceback.
-        if self.owner._stopping.is_set() or isinstance(sys.exc_info()[1], DISCONNECTED):
+        if self.state.stopping.is_set() or isinstance(sys.exc_info()[1], DISCONNECTED):
             return
         super().handle_error(request, client_address)
 
@@ -84,26 +81,26 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         """Serve ``/v1/chat/completions``."""
-        Exchange(self.server.owner, self).run()
+        Exchange(self.server.state, self).run()
 
     def do_GET(self) -> None:
         """Serve ``/v1/models``."""
-        Exchange(self.server.owner, self).run()
+        Exchange(self.server.state, self).run()
 
 
 class Exchange:
     """One request and its answer.
 
     Args:
-        owner: The server's settings, counters and fault queue.
+        state: The server's settings, counters and fault queue.
         h: The request handler (its headers are read, the body not yet).
 
     """
 
-    def __init__(self, owner: FakeOpenAI, h: Handler) -> None:
-        self.owner = owner
+    def __init__(self, state: ServerState, h: Handler) -> None:
+        self.state = state
         self.h = h
-        self.chunked = owner.framing == "chunked"
+        self.chunked = state.framing == "chunked"
 
     def run(self) -> None:
         """Read the body, record the request, answer it (or misbehave as the next fault says)."""
@@ -114,7 +111,7 @@ class Exchange:
             parsed: Any = json.loads(body) if body else None
         except ValueError:
             parsed = None
-        fault = self.owner._record(h.command, h.path, headers, parsed)
+        fault = self.state.record(RecordedRequest(h.command, h.path, headers, parsed))
         path = h.path.split("?", 1)[0].rstrip("/")
         if fault.no_answer:
             self._wait_for_hangup()
@@ -167,7 +164,7 @@ class Exchange:
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(data)))
-        h.send_header("x-request-id", self.owner._new_request_id())
+        h.send_header("x-request-id", self.state.new_request_id())
         for name, value in (extra or {}).items():
             h.send_header(name, value)
         h.end_headers()
@@ -178,9 +175,9 @@ class Exchange:
         h = self.h
         self._sleep(fault.delay_first)
         messages = req["messages"]
-        text = wire.reply_text(self.owner.reply, messages)
+        text = wire.reply_text(self.state.reply, messages)
         use = wire.usage(wire.prompt_tokens(messages), wire.count_tokens(text))
-        obj = wire.completion(self.owner._new_id(), int(time.time()), _model_of(req), text, use)
+        obj = wire.completion(self.state.new_id(), int(time.time()), _model_of(req), text, use)
         data = json.dumps(obj).encode()
         if fault.malformed_after is not None:
             data = b"{not json"
@@ -188,11 +185,11 @@ class Exchange:
             data = json.dumps(wire.error_body(500, fault.message)).encode()
         h.send_response(200)
         h.send_header("Content-Type", "application/json")
-        h.send_header("x-request-id", self.owner._new_request_id())
+        h.send_header("x-request-id", self.state.new_request_id())
         if fault.endless:  # a body that never ends
             h.send_header("Transfer-Encoding", "chunked")
             h.end_headers()
-            self.owner._stopping.wait()
+            self.state.stopping.wait()
             raise _Cut
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()
@@ -207,25 +204,25 @@ class Exchange:
         h.send_response(200)
         h.send_header("Content-Type", "text/event-stream; charset=utf-8")
         h.send_header("Cache-Control", "no-cache")
-        h.send_header("x-request-id", self.owner._new_request_id())
+        h.send_header("x-request-id", self.state.new_request_id())
         if self.chunked:
             h.send_header("Transfer-Encoding", "chunked")
         else:
             h.send_header("Connection", "close")
             h.close_connection = True
         h.end_headers()
-        self.owner._add("_active_streams", 1)
+        self.state.streaming(+1)
         try:
             self._events(req, fault)
         finally:
-            self.owner._add("_active_streams", -1)
+            self.state.streaming(-1)
 
     def _events(self, req: dict[str, Any], fault: Fault) -> None:
         messages = req["messages"]
-        text = wire.reply_text(self.owner.reply, messages)
+        text = wire.reply_text(self.state.reply, messages)
         options = req.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        ident, created, model = self.owner._new_id(), int(time.time()), _model_of(req)
+        ident, created, model = self.state.new_id(), int(time.time()), _model_of(req)
 
         def send(obj: Any) -> None:
             payload = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)
@@ -236,11 +233,11 @@ class Exchange:
 
         self._sleep(fault.delay_first)
         limit = fault.content_limit()
-        pieces = wire.split_chunks(text, self.owner.chunk_chars, self.owner.seed)
+        pieces = wire.split_chunks(text, self.state.chunk_chars, self.state.seed)
         if limit != 0:
             send(chunk_of({"role": "assistant", "content": ""}))
         for piece in self._pieces(pieces, limit, fault.endless):
-            self._sleep(self.owner.token_delay)
+            self._sleep(self.state.token_delay)
             send(chunk_of({"content": piece}))
         if fault.cut_after is not None:
             self._abort()
@@ -265,20 +262,19 @@ class Exchange:
         while True:
             for piece in pieces or [" "]:
                 # Never spin: without a token delay an endless stream would eat a whole core.
-                if self.owner.token_delay <= 0:
+                if self.state.token_delay <= 0:
                     self._sleep(0.002)
                 yield piece
 
     def _write(self, data: bytes, frame: bool = True) -> None:
-        if self.owner._stopping.is_set():
+        if self.state.stopping.is_set():
             raise _Cut
         if self.chunked and frame:
             data = b"%x\r\n%s\r\n" % (len(data), data)
         try:
             self.h.wfile.write(data)
         except DISCONNECTED:
-            if not self.owner._stopping.is_set():
-                self.owner._add("_closed_early", 1)
+            self.state.client_left()
             raise _Cut from None
         except OSError:
             raise _Cut from None
@@ -286,7 +282,7 @@ class Exchange:
     def _wait_for_hangup(self) -> None:
         """Send nothing; return when the client closes the connection or the server stops."""
         sock = self.h.connection
-        while not self.owner._stopping.is_set():
+        while not self.state.stopping.is_set():
             readable, _, _ = select.select([sock], [], [], 0.05)  # sockets: fine on Windows too
             if not readable:
                 continue
@@ -295,8 +291,7 @@ class Exchange:
             except OSError:
                 data = b""
             if not data:
-                if not self.owner._stopping.is_set():  # not our own shutdown of the socket
-                    self.owner._add("_closed_early", 1)
+                self.state.client_left()  # unless it is our own shutdown of the socket
                 return
             time.sleep(0.05)  # a byte of a next request we will not answer: keep waiting
 
@@ -308,7 +303,7 @@ class Exchange:
         raise _Cut
 
     def _sleep(self, seconds: float) -> None:
-        if seconds > 0 and self.owner._stopping.wait(seconds):
+        if seconds > 0 and self.state.stopping.wait(seconds):
             raise _Cut
 
 

@@ -17,33 +17,15 @@ import contextlib
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from itertools import count
 from typing import Any
 
 from fsm_agent.testing.exchange import Server
 from fsm_agent.testing.faults import Fault, make_fault
+from fsm_agent.testing.state import RecordedRequest, ServerState
 from fsm_agent.testing.wire import Reply
 
-
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    """One request the server read.
-
-    Attributes:
-        method: ``GET`` or ``POST``.
-        path: The request path, e.g. ``/v1/chat/completions``.
-        headers: Header names in lower case to values (``headers["authorization"]``).
-        body: The parsed JSON body (None when there was none or it was not JSON).
-
-    """
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
+__all__ = ["FakeOpenAI", "RecordedRequest", "connection_refused_url"]
 
 
 class FakeOpenAI:
@@ -77,28 +59,45 @@ class FakeOpenAI:
         port: int = 0,
         framing: str = "chunked",
     ) -> None:
-        if framing not in ("chunked", "close"):
-            raise ValueError(f"framing must be 'chunked' or 'close', not {framing!r}")
-        self.reply = reply
-        self.token_delay = token_delay
-        self.chunk_chars = chunk_chars
-        self.seed = seed
-        self.framing = framing
+        self.state = ServerState(reply, token_delay, chunk_chars, seed, framing)
         self._port_wanted = port
-        self._lock = threading.RLock()  # wait_until holds it while predicates read counters
-        self._changed = threading.Condition(self._lock)
-        self._stopping = threading.Event()
-        self._faults: deque[Fault] = deque()
-        self._requests: list[RecordedRequest] = []
-        self._sockets: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-        self._ids = count(1)
-        self._request_ids = count(1)
-        self._connections_opened = 0
-        self._active_streams = 0
-        self._closed_early = 0
         self._server: Server | None = None
         self._serve_thread: threading.Thread | None = None
+
+    # ----------------------------------------------------------------- settings
+
+    @property
+    def reply(self) -> Reply:
+        """The reply text source (see the class); may be changed between requests."""
+        return self.state.reply
+
+    @reply.setter
+    def reply(self, value: Reply) -> None:
+        self.state.reply = value
+
+    @property
+    def token_delay(self) -> float:
+        """Seconds before each content chunk; may be changed between requests."""
+        return self.state.token_delay
+
+    @token_delay.setter
+    def token_delay(self, value: float) -> None:
+        self.state.token_delay = value
+
+    @property
+    def chunk_chars(self) -> tuple[int, int]:
+        """Smallest and largest number of characters per content chunk."""
+        return self.state.chunk_chars
+
+    @property
+    def seed(self) -> int:
+        """Seed of the chunk sizes."""
+        return self.state.seed
+
+    @property
+    def framing(self) -> str:
+        """``"chunked"`` or ``"close"``."""
+        return self.state.framing
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -114,8 +113,8 @@ class FakeOpenAI:
         """
         if self._server is not None:
             raise RuntimeError("FakeOpenAI already started")
-        self._stopping.clear()
-        self._server = Server(self, self._port_wanted)
+        self.state.stopping.clear()
+        self._server = Server(self.state, self._port_wanted)
         self._serve_thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -135,17 +134,19 @@ class FakeOpenAI:
         server = self._server
         if server is None:
             return
-        self._stopping.set()
+        state = self.state
+        state.stopping.set()
         server.shutdown()
-        with self._lock:
-            sockets = list(self._sockets)
-            self._changed.notify_all()
+        with state.lock:
+            sockets = list(state.sockets)
+            threads = list(state.threads)
+            state.changed.notify_all()
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         server.server_close()
         deadline = time.monotonic() + timeout
-        for thread in [self._serve_thread, *self._threads]:
+        for thread in [self._serve_thread, *threads]:
             if thread is not None:
                 thread.join(max(0.0, deadline - time.monotonic()))
         self._server = None
@@ -173,26 +174,24 @@ class FakeOpenAI:
     @property
     def chat_requests(self) -> list[RecordedRequest]:
         """The chat-completion requests read so far (``requests`` without warm-ups), in order."""
-        with self._lock:
-            return [r for r in self._requests if r.method == "POST"]
+        with self.state.lock:
+            return [r for r in self.state.requests if r.method == "POST"]
 
     @property
     def requests(self) -> list[RecordedRequest]:
         """A copy of the requests read so far, oldest first."""
-        with self._lock:
-            return list(self._requests)
+        with self.state.lock:
+            return list(self.state.requests)
 
     @property
     def connections_opened(self) -> int:
         """How many TCP connections the server has accepted."""
-        with self._lock:
-            return self._connections_opened
+        return self.state.connections_opened
 
     @property
     def active_streams(self) -> int:
         """How many responses are being streamed right now."""
-        with self._lock:
-            return self._active_streams
+        return self.state.active_streams
 
     @property
     def closed_early(self) -> int:
@@ -200,8 +199,7 @@ class FakeOpenAI:
 
         Seen when a write of a stream failed, or while a ``no_answer`` request waited.
         """
-        with self._lock:
-            return self._closed_early
+        return self.state.closed_early
 
     def push(self, fault: Fault | int | str | None = None, **changes: Any) -> Fault:
         """Queue a one-shot fault for the next request (first in, first out).
@@ -216,15 +214,14 @@ class FakeOpenAI:
 
         """
         made = make_fault(fault, **changes)
-        with self._lock:
-            self._faults.append(made)
+        self.state.push(made)
         return made
 
     def clear_faults(self) -> int:
         """Drop every fault still queued; return how many there were."""
-        with self._lock:
-            dropped = len(self._faults)
-            self._faults.clear()
+        with self.state.lock:
+            dropped = len(self.state.faults)
+            self.state.faults.clear()
         return dropped
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -234,50 +231,7 @@ class FakeOpenAI:
             Whether the predicate became true before ``timeout`` seconds.
 
         """
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._changed.wait(min(left, 0.05))
-        return True
-
-    # ----------------------------------------------------------------- bookkeeping
-
-    def _accepted(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._connections_opened += 1
-            self._sockets.add(sock)
-            self._changed.notify_all()
-
-    def _forget(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.discard(sock)
-
-    def _add(self, name: str, delta: int) -> None:
-        with self._lock:
-            setattr(self, name, getattr(self, name) + delta)
-            self._changed.notify_all()
-
-    def _record(self, method: str, path: str, headers: dict[str, str], body: Any) -> Fault:
-        """Keep the request; return the fault to apply to it (an empty one when none is queued).
-
-        Faults are for chat completions: a ``GET /v1/models`` (a client warming its connection)
-        neither takes one nor fails.
-        """
-        with self._lock:
-            self._requests.append(RecordedRequest(method, path, headers, body))
-            self._changed.notify_all()
-            if method != "POST" or not self._faults:
-                return Fault()
-            return self._faults.popleft()
-
-    def _new_id(self) -> str:
-        return f"chatcmpl-fake{next(self._ids)}"
-
-    def _new_request_id(self) -> str:
-        return f"req_fake{next(self._request_ids)}"
+        return self.state.wait_until(predicate, timeout)
 
 
 def connection_refused_url() -> str:

@@ -10,6 +10,8 @@ import random
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from fsm_agent.core.backend import last_user_text
+
 Messages = list[dict[str, Any]]
 Reply = str | Mapping[str, str] | Callable[[Messages], str] | None
 """A fixed reply, a map from the last user text to a reply, or a function of the messages."""
@@ -27,23 +29,6 @@ _ERRORS: dict[int, tuple[str, str | None, str]] = {
     502: ("server_error", None, "Bad gateway (fake)."),
     503: ("server_error", None, "The engine is currently overloaded (fake)."),
 }
-
-
-def last_user_text(messages: Messages) -> str:
-    """Return the text of the last ``user`` message ("" when there is none)."""
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):  # content parts
-                return "".join(
-                    str(part.get("text", ""))
-                    for part in content
-                    if isinstance(part, dict) and part.get("type") == "text"
-                )
-            return ""
-    return ""
 
 
 def default_reply(messages: Messages) -> str:
