@@ -37,8 +37,8 @@ from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
 from fsm_agent.text.cleanup import SpeechCleaner
+from fsm_agent.text.first_clause import reply_segmenter
 from fsm_agent.text.join import join_sentences
-from fsm_agent.text.segmenter import Segmenter
 
 log = logging.getLogger("fsm_agent.core.controller")
 # A word longer than this is cut where the reply reaches its limit, not left out whole.
@@ -123,7 +123,7 @@ class Controller:
         self._speech: SpeechTracker[_Piece] = SpeechTracker()
         self._failed = False
         self._held: list[str] = []
-        self._segmenter = Segmenter(settings.lang)
+        self._segmenter = reply_segmenter(settings.lang, settings.first_clause)
         self._cleaner = SpeechCleaner(keep_emoji=settings.keep_emoji)
         self.machine = Machine(
             model=self,
@@ -305,7 +305,7 @@ class Controller:
         self._reply = ""
         self._heard = []
         self._failed = False
-        self._segmenter = Segmenter(self.settings.lang)
+        self._segmenter = reply_segmenter(self.settings.lang, self.settings.first_clause)
         self._cleaner.reset()
         self._request = tuple(self.history.messages(self._user))
         log.info("user: %s", self._user)

@@ -124,6 +124,13 @@ class Settings:
     max_retries: int = setting(
         1, "LLM request retries before the first token (429/5xx/connection)", metavar="N"
     )
+    first_clause: int = setting(
+        0,
+        "speak the reply's first sentence up to its first clause break (、 , ; :) when that "
+        "ends at least N characters, not waiting for the sentence's end: sooner, but the break "
+        "becomes a pause between two utterances; 0: off",
+        metavar="N",
+    )
     max_reply_chars: int = setting(
         4000, "cut a reply off here (an endless stream ends here)", metavar="N"
     )
@@ -217,7 +224,7 @@ def validate(s: Settings) -> Settings:
         )
     if s.temperature is not None and not math.isfinite(s.temperature):
         raise ConfigError("temperature must be a finite number")
-    for name in ("history_turns", "history_tokens", "max_retries"):
+    for name in ("history_turns", "history_tokens", "max_retries", "first_clause"):
         if getattr(s, name) < 0:
             raise ConfigError(f"{name} must not be negative")
     if s.max_reply_chars < 1:
