@@ -59,6 +59,8 @@ class TlsFakeServer:
         cert: Certificate and key files.
         ttft: Seconds from the request read to the first token written.
         interval: Seconds between two tokens.
+        idle: Close a connection idle this many seconds (uvicorn, under vLLM and LiteLLM,
+            closes after 5); 0 keeps it.
 
     Attributes:
         writes: For each streamed request, in order, the ``perf_counter`` time each token was
@@ -66,8 +68,11 @@ class TlsFakeServer:
 
     """
 
-    def __init__(self, reply: str, cert: tuple[Path, Path], ttft: float, interval: float) -> None:
+    def __init__(
+        self, reply: str, cert: tuple[Path, Path], ttft: float, interval: float, idle: float = 0
+    ) -> None:
         self.reply = reply
+        self.idle = idle
         self.ttft = ttft
         self.interval = interval
         self.writes: list[list[tuple[float, str]]] = []
@@ -110,11 +115,13 @@ class TlsFakeServer:
 
     def _exchange(self, conn: ssl.SSLSocket, reader: object) -> bool:
         head = b""
+        conn.settimeout(self.idle or None)  # a timeout while idle closes the connection
         while not head.endswith(b"\r\n\r\n"):
             line = reader.readline()  # type: ignore[attr-defined]
             if not line:
                 return False
             head += line
+        conn.settimeout(None)
         lines = head.decode("latin-1").split("\r\n")
         method, path = lines[0].split(" ")[:2]
         length = 0

@@ -11,8 +11,8 @@ benchmarks/latency.py does; only its key line is changed, to read the environmen
 
 Two rounds, each with fresh processes started 5 s before the first turn: the user's turns
 without RECOG_EVENT_START, then with it 1.5 s before RECOG_EVENT_STOP. In a round each program
-gets 8 turns 7 s apart; the programs' turns are spread over the same 7 s, in an order that
-rotates every turn. Per program: the median time from RECOG_EVENT_STOP written to the first
+gets 8 turns exactly 7 s apart; the programs' turns are spread evenly over each 7 s, so they
+alternate. Per program: the median time from RECOG_EVENT_STOP written to the first
 SYNTH_START read, the TCP connections it opened, and the overhead above the earliest moment
 its first unit could be known (the server's write of the token that completes it, plus the
 one-way delay).
@@ -146,7 +146,9 @@ def run_round(
 ) -> list[Program]:
     running = []
     for name, cmd in programs.items():
-        server = TlsFakeServer(REPLY, cert, args.ttft / 1000, args.interval / 1000)
+        server = TlsFakeServer(
+            REPLY, cert, args.ttft / 1000, args.interval / 1000, args.server_idle
+        )
         relay = Relay(server.port, args.rtt / 1000)
         running.append(Program(name, cmd, server, relay, cert[0]))
     for program in running:
@@ -157,7 +159,7 @@ def run_round(
 
     def talk(k: int, program: Program) -> None:
         for i in range(args.turns):
-            due = begin + i * args.gap + ((k + i) % len(running)) * offset
+            due = begin + i * args.gap + k * offset
             while (left := due - time.perf_counter()) > 0:
                 time.sleep(left)
             program.turn(speech_start)
@@ -183,6 +185,10 @@ def main() -> None:
     parser.add_argument("--rtt", type=float, default=60.0, help="round-trip time, ms")
     parser.add_argument("--ttft", type=float, default=250.0, help="time to first token, ms")
     parser.add_argument("--interval", type=float, default=30.0, help="token interval, ms")
+    parser.add_argument(
+        "--server-idle", type=float, default=0.0, help="the server closes idle connections (s)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="print every turn")
     parser.add_argument("--turns", type=int, default=8)
     parser.add_argument("--gap", type=float, default=7.0, help="seconds between turns")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds from start to turn 1")
@@ -205,6 +211,8 @@ def main() -> None:
             f"link: RTT {args.rtt:.0f} ms, time to first token {args.ttft:.0f} ms, token "
             f"interval {args.interval:.0f} ms; {args.turns} turns {args.gap:g} s apart; TLS"
         )
+        if args.server_idle:
+            print(f"the server closes a connection idle for {args.server_idle:g} s")
         print(f"reply: {REPLY!r}")
         for label, speech_start in (
             ("without RECOG_EVENT_START", None),
@@ -227,6 +235,11 @@ def main() -> None:
                 ]
                 over = [f - e for f, e in zip(firsts, soonest, strict=True)]
                 medians[p.name] = statistics.median(firsts)
+                if args.verbose:
+                    pairs = ", ".join(
+                        f"{f:.0f}/{e:.0f}" for f, e in zip(firsts, soonest, strict=True)
+                    )
+                    print(f"  {p.name}: per turn, first SYNTH_START/earliest (ms): {pairs}")
                 print(
                     f"  {p.name:<28} {statistics.median(firsts):>5.0f} ms {min(firsts):>6.0f}"
                     f" {max(firsts):>6.0f} {p.relay.connections:>6}"
