@@ -6,6 +6,8 @@ the HTTP library's clock (the one that ages idle connections) is moved forward i
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -190,3 +192,34 @@ def test_a_server_that_is_down_fails_the_turn_as_before() -> None:
             "".join(backend.open(HELLO))
     finally:
         backend.close()
+
+
+def test_a_warm_up_reads_a_few_bytes_of_the_model_list_at_most(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server answering GET /models with an endless body must not fill the process's memory.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-warm-0123456789")
+    sent: list[int] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+            with contextlib.suppress(OSError):
+                for _ in range(256):  # 256 MiB if nobody hung up
+                    conn.sendall(b"[" * (1 << 20))
+                    sent.append(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    backend = OpenAIBackend(replace(Settings(), base_url=f"http://127.0.0.1:{port}/v1"))
+    try:
+        thread.join(WAIT)
+        assert not thread.is_alive()  # the client hung up
+        assert len(sent) < 64  # socket buffers aside, about 1 MiB was read
+    finally:
+        backend.close()
+        listener.close()
