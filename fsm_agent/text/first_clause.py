@@ -8,8 +8,9 @@ of text releases that clause at once, as the Japanese docs' sample does at every
 rest of the sentence follows as the next unit; every later sentence is left whole.
 
 It costs naturalness: the host speaks each unit as an utterance of its own, so the clause
-break becomes the pause between two utterances (about 1.85 s on the recorded MMDAgent-EX,
-against 0.39 s for a ``、`` inside one; see README.md). Hence off by default.
+break becomes the pause between two utterances (1.86 s, median, on the recorded MMDAgent-EX,
+against 0.39-0.43 s for a ``、`` inside one: ``benchmarks/unit_pause.py``). Hence off by
+default.
 """
 
 from __future__ import annotations
