@@ -190,3 +190,36 @@ def test_both_prompt_keys_in_one_source_is_an_error(
         message = "system_prompt and prompt_file are both given"
     with pytest.raises(ConfigError, match=message):
         load_settings(cfg, flags, env)
+
+
+def test_a_file_written_by_notepad_bom_and_crlf_is_read(tmp_path: Path) -> None:
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_bytes("\ufeffあなたはメイです。\r\n".encode())
+    config = tmp_path / "agent.toml"
+    text = (
+        'voice = "mei_voice_happy"\r\nprompt_file = "prompt.txt"\r\n'
+        'voices = { ja = "mei_voice_normal", en = "slt_voice_normal" }\r\n'
+        'voice_engines = { my_en = "flite" }\r\n'
+    )
+    config.write_bytes(("\ufeff" + text).encode())
+    s = load_settings(config, environ={})
+    assert s.voice == "mei_voice_happy"
+    assert s.voices == (("ja", "mei_voice_normal"), ("en", "slt_voice_normal"))
+    assert s.voice_engines == (("my_en", "flite"),)
+    assert s.resolved_prompt() == "あなたはメイです。"
+
+
+@pytest.mark.parametrize(
+    ("value", "pairs"),
+    [
+        (
+            "ja=mei_voice_normal,en=slt_voice_normal",
+            (("ja", "mei_voice_normal"), ("en", "slt_voice_normal")),
+        ),
+        (" ja = mei_voice_normal , ", (("ja", "mei_voice_normal"),)),
+        ("", ()),
+    ],
+)
+def test_voices_from_the_environment(value: str, pairs: tuple[tuple[str, str], ...]) -> None:
+    s = load_settings(environ={"FSM_AGENT_VOICES": value})
+    assert s.voices == pairs

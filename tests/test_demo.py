@@ -15,9 +15,11 @@ from agent_cli import run_agent
 
 from fsm_agent.backends.offline import OfflineStream
 from fsm_agent.core.settings import ConfigError, Settings
+from fsm_agent.core.voices import widen_ascii as W
 from fsm_agent.modes.demo import REPLIES, USER_3, Demo, demo_backend, demo_host, demo_replies
 from fsm_agent.modes.term import Palette, wants_color
 from fsm_agent.sim.host_loop import HostLoop
+from fsm_agent.sim.host_sim import HostSim
 
 
 def run_demo(*flags: str) -> subprocess.CompletedProcess[str]:
@@ -44,7 +46,7 @@ def test_exits_cleanly_without_colour_when_piped(demo: subprocess.CompletedProce
     assert "\x1b[" not in demo.stdout
     assert demo.stdout.splitlines()[0].split()[1:] == [
         "host->agent",
-        "PLUGIN_EVENT_ENABLE|AnyScript",
+        "PLUGIN_EVENT_ENABLE|Variables",
     ]
 
 
@@ -66,9 +68,12 @@ def test_one_sentence_of_ours_at_a_time(demo: subprocess.CompletedProcess[str]) 
 
 def test_sentences_are_split_where_a_person_pauses(demo: subprocess.CompletedProcess[str]) -> None:
     sent = [t for label, t in rows(demo.stdout) if label == "agent->host"]
-    assert "SYNTH_START|0|mei_voice_normal|こんにちは！" in sent
-    assert "SYNTH_START|0|mei_voice_normal|今日は晴れて、気温は23.5度くらいになりそうです。" in sent
-    assert "SYNTH_START|0|mei_voice_normal|Sure!" in sent
+    assert "SYNTH_START|0|mei_voice_normal|" + W("こんにちは！") in sent
+    assert (
+        "SYNTH_START|0|mei_voice_normal|" + W("今日は晴れて、気温は23.5度くらいになりそうです。")
+        in sent
+    )
+    assert "SYNTH_START|0|mei_voice_normal|" + W("Sure!") in sent
 
 
 def test_barge_in_stops_speech_and_keeps_only_what_was_heard(
@@ -78,7 +83,7 @@ def test_barge_in_stops_speech_and_keeps_only_what_was_heard(
     barge = found.index(("host->agent", f"RECOG_EVENT_STOP|{USER_3}"))
     after = [t for label, t in found[barge:] if label == "agent->host"]
     assert after[0] == "SYNTH_STOP|0"
-    assert after[1] == "SYNTH_START|0|mei_voice_normal|どういたしまして。"
+    assert after[1] == "SYNTH_START|0|mei_voice_normal|" + W("どういたしまして。")
     history = [t for label, t in found if label == "history"]
     assert (
         history[-3] == "AI: Sure! Tokyo is the capital of Japan, home to about 14 million people."
@@ -130,7 +135,7 @@ def test_demo_host_speaks_longer_sentences_longer_and_answers_stop() -> None:
     )
     posted, stopped, deliver = recording_delivery()
     with HostLoop(deliver, sim) as host:
-        host.child_line("SYNTH_START|0|mei_voice_normal|Hello.")
+        host.child_line("SYNTH_START|0|slt_voice_normal|Hello.")
         host.child_line("SYNTH_STOP|0")
         assert stopped.wait(10.0)  # a little later, as the synthesizer stops
         host.child_line("SYNTH_STOP|0")  # not speaking any more: nothing follows
@@ -139,8 +144,10 @@ def test_demo_host_speaks_longer_sentences_longer_and_answers_stop() -> None:
         ["SYNTH_EVENT_START", "0"],
         ["LIPSYNC_START", "0"],
         ["SYNTH_STOP", "0"],
+        ["LIPSYNC_STOP", "0"],  # at once, as the real host
         ["SYNTH_EVENT_STOP", "0"],
         ["SYNTH_STOP", "0"],
+        ["LIPSYNC_STOP", "0"],  # not speaking: no SYNTH_EVENT_STOP, only this
     ]
     assert sim.violations == []
     assert [(s.text, s.cut) for s in sim.spoken] == [("Hello.", True)]
@@ -150,9 +157,9 @@ def test_host_loop_delivers_the_end_of_a_sentence_on_time() -> None:
     posted, stopped, deliver = recording_delivery()
     with HostLoop(deliver, demo_host(scale=0.01)) as host:
         host.startup()
-        host.child_line("SYNTH_START|0|mei_voice_normal|Hi.")
+        host.child_line("SYNTH_START|0|slt_voice_normal|Hi.")
         assert stopped.wait(10.0)
-    assert posted[:2] == ["PLUGIN_EVENT_ENABLE|AnyScript", "MODEL_EVENT_ADD|0"]
+    assert posted[:7] == HostSim.startup()
     assert posted[-1] == "SYNTH_EVENT_STOP|0"
 
 
@@ -221,9 +228,9 @@ def test_no_stream_delivers_each_reply_whole_and_still_splits_it() -> None:
     assert not any(n.startswith("first piece") for n in news)
     sent = sent_lines(result.stdout)
     assert sent[:3] == [  # one reply, arrived at once, spoken sentence by sentence
-        "SYNTH_START|0|mei_voice_normal|こんにちは！",
-        "SYNTH_START|0|mei_voice_normal|今日は晴れて、気温は23.5度くらいになりそうです。",
-        "SYNTH_START|0|mei_voice_normal|散歩にぴったりの一日ですね。",
+        "SYNTH_START|0|mei_voice_normal|" + W("こんにちは！"),
+        "SYNTH_START|0|mei_voice_normal|" + W("今日は晴れて、気温は23.5度くらいになりそうです。"),
+        "SYNTH_START|0|mei_voice_normal|" + W("散歩にぴったりの一日ですね。"),
     ]
     assert "SYNTH_STOP|0" in sent  # the barge-in still happens
     assert result.stdout.rstrip().endswith("no rule broken")
@@ -235,10 +242,10 @@ def test_script_backend_gives_the_replies(tmp_path: Path) -> None:
     result = run_demo("--backend", f"script:{script}")
     assert result.returncode == 0, result.stderr
     assert sent_lines(result.stdout) == [
-        "SYNTH_START|0|mei_voice_normal|Hello there.",
-        "SYNTH_START|0|mei_voice_normal|How are you?",
-        "SYNTH_START|0|mei_voice_normal|Short one.",  # one sentence: the turn ends before
-        "SYNTH_START|0|mei_voice_normal|Bye.",  # the scripted user speaks up again
+        "SYNTH_START|0|mei_voice_normal|" + W("Hello there."),
+        "SYNTH_START|0|mei_voice_normal|" + W("How are you?"),
+        "SYNTH_START|0|mei_voice_normal|" + W("Short one."),  # one sentence: the turn ends before
+        "SYNTH_START|0|mei_voice_normal|" + W("Bye."),  # the scripted user speaks up again
     ]
     history = [text for label, text in rows(result.stdout) if label == "history"]
     assert history[1:] == [
@@ -254,7 +261,7 @@ def test_script_backend_gives_the_replies(tmp_path: Path) -> None:
 def test_echo_backend_repeats_the_user() -> None:
     result = run_demo("--backend", "echo", "--no-stream")
     assert result.returncode == 0, result.stderr
-    assert f"SYNTH_START|0|mei_voice_normal|You said: {USER_3}" in sent_lines(result.stdout)
+    assert "SYNTH_START|0|mei_voice_normal|" + W(f"You said: {USER_3}") in sent_lines(result.stdout)
 
 
 @pytest.mark.parametrize(

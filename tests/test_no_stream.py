@@ -10,6 +10,7 @@ import pytest
 from agent_cli import run_agent
 from test_record import SYNTH, host_session
 
+from fsm_agent.core.voices import widen_ascii
 from fsm_agent.testing import FakeOpenAI
 
 REPLY = "Good morning! It is 3.5 degrees outside.\n\nWear a coat, Mr. Sato. 気をつけてね。"
@@ -31,7 +32,7 @@ def test_run_mode_asks_for_the_whole_reply_and_speaks_it_by_sentence(
         )
         body = server.chat_requests[-1].body
     assert not body.get("stream")
-    assert printed == [SYNTH + s for s in SENTENCES]
+    assert printed == [SYNTH + widen_ascii(s) for s in SENTENCES]  # a Japanese voice
 
 
 def test_chat_with_no_stream() -> None:

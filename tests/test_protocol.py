@@ -5,7 +5,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fsm_agent.core.protocol import (
+    CP932,
+    CUT,
+    CUT_CHARACTER,
+    MAX_INPUT_BYTES,
     MAX_LINE_BYTES,
+    REPLACED,
     Message,
     parse_line,
     sanitize_field,
@@ -47,6 +52,51 @@ def test_parse_line_reads_host_messages(raw: bytes, expected: Message) -> None:
 )
 def test_parse_line_ignores_junk(raw: bytes) -> None:
     assert parse_line(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "repair"),
+    [
+        (b"hello \xff there", "hello \ufffd there", REPLACED),
+        (b"caf\xe9 au lait", "caf\ufffd au lait", REPLACED),
+        ("テストです。".encode("cp932"), "テストです。", CP932),
+        ("ｶﾀｶﾅ、漢字".encode("cp932"), "ｶﾀｶﾅ、漢字", CP932),
+        ("hello あ there".encode("cp932"), "hello あ there", CP932),
+        # UTF-8 Japanese also decodes as CP932 (mojibake): a broken byte keeps it UTF-8
+        ("今日は\udcff晴れ".encode("utf-8", "surrogateescape"), "今日は\ufffd晴れ", REPLACED),
+        # 0xFF decodes "cleanly" as CP932, to a private-use character: not text
+        (b"ok \xff\xfd", "ok \ufffd\ufffd", REPLACED),
+        ("はい".encode()[:-2], "は", CUT_CHARACTER),
+        (("あ" * 1400).encode(), "あ" * ((MAX_INPUT_BYTES - 17) // 3), CUT),
+        (b"a" * 5000, "a" * (MAX_INPUT_BYTES - 17), CUT),
+    ],
+)
+def test_a_damaged_utterance_is_read_as_well_as_it_can_be(
+    text: bytes, expected: str, repair: str
+) -> None:
+    assert parse_line(b"RECOG_EVENT_STOP|" + text + b"\r\n") == Message(
+        "RECOG_EVENT_STOP", (expected,), repair
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"SYNTH_EVENT_STOP|0\xff",
+        b"SYNTH_EVENT_STOP|0|" + b"x" * 5000,
+        "SYNTH_EVENT_STOP|0|あ".encode()[:-1],
+        b"RECOG_EVENT_START|\x82\xa0",
+    ],
+)
+def test_a_damaged_line_gives_nothing_but_an_utterance(raw: bytes) -> None:
+    assert parse_line(raw) is None
+
+
+def test_a_line_of_exactly_the_limit_is_not_cut() -> None:
+    text = "a" * (MAX_INPUT_BYTES - 17)
+    assert parse_line(f"RECOG_EVENT_STOP|{text}\r\n".encode()) == Message(
+        "RECOG_EVENT_STOP", (text,)
+    )
 
 
 def test_sanitize_removes_everything_that_could_make_a_second_message() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agent_cli import run_agent
 
+from fsm_agent.core.voices import widen_ascii as W
 from fsm_agent.runtime.record import Recorder
 
 SYNTH = "SYNTH_START|0|mei_voice_normal|"
@@ -66,7 +67,7 @@ def test_run_mode_records_and_replays_the_same(tmp_path: Path) -> None:
     printed = host_session(
         ["--backend", "echo", "--record", str(record)], ["Hello there. How are you?"], 2
     )
-    assert printed == [SYNTH + "You said: Hello there.", SYNTH + "How are you?"]
+    assert printed == [SYNTH + W("You said: Hello there."), SYNTH + W("How are you?")]
 
     got = entries(record)
     assert got[0]["dir"] == "meta" and str(got[0]["line"]).endswith(" run")
@@ -99,7 +100,7 @@ def test_replay_reports_where_a_recording_differs(tmp_path: Path) -> None:
     ]
     record.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = run_agent("replay", str(record)).stdout
-    assert f"agent>  {SYNTH}Recorded reply." in out
+    assert f"agent>  {SYNTH}{W('Recorded reply.')}" in out
     assert "# differs from the recording at sent line 1:" in out
     assert f"#   recorded: {SYNTH}Something else." in out
 

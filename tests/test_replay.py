@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agent_cli import run_agent
 
+from fsm_agent.core.voices import widen_ascii as W
 from fsm_agent.modes.replay_transcript import read_transcript, spoken_replies
 
 SYNTH = "SYNTH_START|0|mei_voice_normal|"
@@ -39,15 +40,17 @@ def test_plain_lines_one_sentence_per_stop(tmp_path: Path) -> None:
     )
     result = replay(path, "--sent-only", "--backend", "echo")  # not the transcript's words
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [SYNTH + "You said: こんにちは。", SYNTH + "元気？"]
+    assert result.stdout.splitlines() == [SYNTH + W("You said: こんにちは。"), SYNTH + W("元気？")]
 
 
 def test_trace_shows_states_and_the_turn(tmp_path: Path) -> None:
-    path = write(tmp_path, "t.txt", "RECOG_EVENT_STOP|Hi. Bye.\nSYNTH_EVENT_STOP|0\n")
+    path = write(
+        tmp_path, "t.txt", "RECOG_EVENT_STOP|Hi. Bye.\nSYNTH_EVENT_START|0\nSYNTH_EVENT_STOP|0\n"
+    )
     out = replay(path).stdout
     assert "host>   RECOG_EVENT_STOP|Hi. Bye." in out
     assert "state   Speaking" in out
-    assert "agent>  SYNTH_START|0|mei_voice_normal|You said: Hi." in out
+    assert "agent>  SYNTH_START|0|mei_voice_normal|" + W("You said: Hi.") in out
     # "Bye." got neither START nor STOP: its deadline passed and it does not count as heard
     assert "turn    done; heard: 'You said: Hi.'" in out
     assert "# sent 2 lines; final state Idle" in out
@@ -69,8 +72,8 @@ def test_alllog_times_let_a_lost_stop_pass_its_deadline(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     sent = [line for line in lines if "agent>" in line]
-    assert sent[0].endswith(SYNTH + "You said: One.")
-    assert sent[1].endswith(SYNTH + "Two.")
+    assert sent[0].endswith(SYNTH + W("You said: One."))
+    assert sent[1].endswith(SYNTH + W("Two."))
     assert float(sent[1].split()[0]) > 5.0  # sent at the simulated deadline, not at once
 
 
@@ -86,9 +89,9 @@ def test_barge_in_stops_speech_and_answers_the_new_utterance(tmp_path: Path) -> 
         "SYNTH_EVENT_STOP|0\n",
     )
     assert replay(path, "--sent-only").stdout.splitlines() == [
-        SYNTH + "You said: First.",
+        SYNTH + W("You said: First."),
         "SYNTH_STOP|0",
-        SYNTH + "You said: Stop!",
+        SYNTH + W("You said: Stop!"),
     ]
 
 
@@ -97,7 +100,8 @@ def test_script_backend_and_determinism(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "t.txt",
-        "RECOG_EVENT_STOP|a\nSYNTH_EVENT_STOP|0\nSYNTH_EVENT_STOP|0\nRECOG_EVENT_STOP|b\n",
+        "RECOG_EVENT_STOP|a\nSYNTH_EVENT_START|0\nSYNTH_EVENT_STOP|0\n"
+        "SYNTH_EVENT_START|0\nSYNTH_EVENT_STOP|0\nRECOG_EVENT_STOP|b\n",
     )
     first = replay(path, "--backend", f"script:{script}")
     assert first.returncode == 0, first.stderr
@@ -105,7 +109,11 @@ def test_script_backend_and_determinism(tmp_path: Path) -> None:
     sent = [
         line.split("agent>")[1].strip() for line in first.stdout.splitlines() if "agent>" in line
     ]
-    assert sent == [SYNTH + "Hello there.", SYNTH + "How are you?", SYNTH + "Second reply."]
+    assert sent == [
+        SYNTH + W("Hello there."),
+        SYNTH + W("How are you?"),
+        SYNTH + W("Second reply."),
+    ]
 
 
 def test_settings_flags_apply(tmp_path: Path) -> None:
@@ -154,10 +162,10 @@ SESSION = "".join(
 
 VOICE = "SYNTH_START|0|mei_voice_happy|"
 SESSION_SENT = [
-    VOICE + "晴れです。",
-    VOICE + "気温は二十度くらいです。",
+    VOICE + W("晴れです。"),
+    VOICE + W("気温は二十度くらいです。"),
     "SYNTH_STOP|0",
-    VOICE + "どういたしまして。",
+    VOICE + W("どういたしまして。"),
 ]
 
 
@@ -199,7 +207,7 @@ def test_where_this_version_differs_from_the_transcript(tmp_path: Path) -> None:
     assert f"#   spoken:   {spoken}" in out
     assert "#   replayed: SYNTH_START|0|slt_voice_normal|Hello there." in out
     out = replay(cut, "--voice", "mei_voice_normal").stdout  # --voice wins over the transcript's
-    assert "#   replayed: SYNTH_START|0|mei_voice_normal|Hello there." in out
+    assert "#   replayed: SYNTH_START|0|mei_voice_normal|" + W("Hello there.") in out
 
 
 def test_spoken_replies_group_by_utterance_and_join_sentences() -> None:
@@ -227,7 +235,7 @@ def test_spoken_replies_group_by_utterance_and_join_sentences() -> None:
 def test_backend_given_overrides_the_transcript(tmp_path: Path) -> None:
     path = write(tmp_path, "alllog.txt", SESSION)
     sent = replay(path, "--sent-only", "--backend", "echo").stdout.splitlines()
-    assert sent[0] == VOICE + "You said: 今日の天気は？"
+    assert sent[0] == VOICE + W("You said: 今日の天気は？")
 
 
 # ---- replay --record ------------------------------------------------------------------------
@@ -256,8 +264,8 @@ def test_replay_record_with_sent_only_still_records(tmp_path: Path) -> None:
     path = write(tmp_path, "t.txt", "RECOG_EVENT_STOP|Hi.\nSYNTH_EVENT_STOP|0\n")
     record = tmp_path / "r.jsonl"
     result = replay(path, "--sent-only", "--record", str(record))
-    assert result.stdout.splitlines() == [SYNTH + "You said: Hi."]
-    assert SYNTH + "You said: Hi." in record.read_text(encoding="utf-8")
+    assert result.stdout.splitlines() == [SYNTH + W("You said: Hi.")]
+    assert SYNTH + W("You said: Hi.") in record.read_text(encoding="utf-8")
 
 
 def test_replay_record_refuses_bad_files_in_one_line(tmp_path: Path) -> None:

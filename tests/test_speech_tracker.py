@@ -49,10 +49,17 @@ def test_the_echo_of_the_current_line_forgets_sentences_that_never_started() -> 
     assert t.stopped() == "b"
 
 
-def test_a_synthesizer_without_start_events_is_taken_at_its_word() -> None:
+def test_a_stray_or_duplicate_stop_before_our_start_never_ends_the_sentence() -> None:
     t: SpeechTracker[str] = SpeechTracker()
     t.sent("a", "a")
+    assert t.stopped() is None  # a content's .fst speaking with our alias
+    assert t.stopped() is None  # and a duplicate
+    t.started()
     assert t.stopped() == "a"
+    t.sent("b", "b")
+    assert t.stopped() is None  # a's STOP, duplicated
+    t.started()
+    assert t.stopped() == "b"
 
 
 def test_a_stop_with_nothing_outstanding_uses_up_one_late_stop() -> None:
@@ -62,4 +69,5 @@ def test_a_stop_with_nothing_outstanding_uses_up_one_late_stop() -> None:
     t.abandon()
     assert t.stopped() is None  # a's late STOP, nothing outstanding
     t.sent("b", "b")
-    assert t.stopped() == "b"  # no late STOP left to expect: a START-less synthesizer's STOP
+    t.started()  # the START is b's: no late STOP is still expected
+    assert t.stopped() == "b"

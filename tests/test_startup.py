@@ -37,7 +37,10 @@ def test_help_explains_every_setting() -> None:
         assert flag in out
     assert "Plugin_AnyScript_Command=fsm-agent" in out
     flat = " ".join(out.split())
-    assert "--synth-seconds-per-char SEC added to that wait for each character" in flat
+    assert "--synth-seconds-per-char SEC wait at least this long per character" in flat
+    assert "--synth-timeout SEC wait this long past a sentence's expected end" in flat
+    assert "--voices LANG=VOICE,... a voice per language" in flat
+    assert "--voice-engines VOICE=ENGINE,... which synthesizer has each voice" in flat
     assert "--log-level {debug,info,warning,error} how much to log" in flat
     assert "not together with --system-prompt" in flat
     assert "replaces both from earlier sources" in flat

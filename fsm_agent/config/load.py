@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from typing import Any
 
 from fsm_agent.core.settings import SETTING_NAMES, ConfigError, Settings, validate
 
+log = logging.getLogger("fsm_agent.config")
 _PROMPT_KEYS = ("system_prompt", "prompt_file")
 _TYPES: dict[str, str] = {f.name: str(f.type) for f in fields(Settings)}
 
@@ -42,11 +44,35 @@ def _coerce(name: str, value: Any) -> Any:
             return float(value)
         if "Path" in kind:
             return Path(str(value)) if str(value) else None
+        if kind == "Pairs":
+            return _pairs(name, value)
     except ConfigError:
         raise
     except (ValueError, OverflowError):
         raise ConfigError(f"{name}: {value!r} is not a valid {kind}") from None
     return str(value)
+
+
+def _pairs(name: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """A mapping setting from a TOML table or from ``key=value,key=value`` text."""
+    if isinstance(value, tuple | list):  # ours, or a record file's JSON
+        items = [tuple(item) if isinstance(item, list | tuple) else (item, None) for item in value]
+    elif isinstance(value, dict):
+        items = list(value.items())
+    else:
+        text = str(value).strip()
+        items = []
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, sep, val = part.partition("=")
+            if not sep:
+                raise ConfigError(f"{name}: {part!r} is not KEY=VALUE")
+            items.append((key, val))
+    out: list[tuple[str, str]] = []
+    for key, val in items:
+        if not isinstance(val, str) or not str(key).strip() or not val.strip():
+            raise ConfigError(f"{name}: {key!r} = {val!r} is not a name and a text")
+        out.append((str(key).strip(), val.strip()))
+    return tuple(out)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -57,7 +83,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 
     """
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
     except OSError as exc:
         raise ConfigError(f"cannot read the config file {path}: {exc.strerror or exc}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -164,3 +190,15 @@ def require_llm_access(settings: Settings, environ: Mapping[str, str] | None = N
             f"no API key: set {settings.api_key_env}, or give --base-url for a local server "
             "(e.g. http://localhost:11434/v1 for Ollama), or try --backend echo"
         )
+
+
+def warn_about_api_key(settings: Settings) -> None:
+    """Warn (once, at start, after logging is set up) about a key with white space or quotes.
+
+    The key is used without them (:meth:`Settings.api_key`); the warning says so, and never
+    shows the key.
+    """
+    if settings.backend != "openai":
+        return
+    for problem in settings.api_key_problems():
+        log.warning("%s", problem)

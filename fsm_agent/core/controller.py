@@ -28,6 +28,7 @@ from fsm_agent.core.events import (
     StreamEnd,
     StreamError,
     SynthEchoed,
+    SynthStarted,
     SynthStopped,
     TurnDone,
     Utterance,
@@ -35,7 +36,9 @@ from fsm_agent.core.events import (
 from fsm_agent.core.history import History
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
+from fsm_agent.core.speech_time import SpeechTimer
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
+from fsm_agent.core.voices import VoiceBook, widen_ascii
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.first_clause import reply_segmenter
 from fsm_agent.text.join import join_sentences
@@ -49,7 +52,9 @@ _COMPLETE = regex.compile(r"[。！？!?.…．｡][\p{Pe}\p{Pf}\p{Po}\s]*$")
 
 @dataclass(slots=True)
 class _Piece:
-    text: str
+    text: str  # as the LLM said it (cleaned): what the history keeps
+    line: str  # as sent: widened for an Open JTalk voice
+    voice: str
     from_llm: bool
 
 
@@ -107,6 +112,9 @@ class Controller:
     """
 
     state: State
+    talks_to_mmdagent: bool = True
+    """The lines go to MMDAgent-EX, whose Open JTalk voices get their ASCII widened (False for
+    a terminal chat, whose text is read by a person and a local speech program)."""
 
     def __init__(self, settings: Settings, history: History | None = None) -> None:
         self.settings = settings
@@ -121,6 +129,10 @@ class Controller:
         self._pending: deque[_Piece] = deque()
         self._heard: list[str] = []
         self._speech: SpeechTracker[_Piece] = SpeechTracker()
+        self._voices = VoiceBook(settings.voice, settings.voices, settings.voice_engines)
+        self._timer = SpeechTimer(
+            settings.synth_timeout, settings.synth_seconds_per_char, settings.synth_speed
+        )
         self._failed = False
         self._held: list[str] = []
         self._segmenter = reply_segmenter(settings.lang, settings.first_clause)
@@ -180,10 +192,14 @@ class Controller:
             case Deadline(kind="synth"):
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
                 self._done_speaking(*self._speech.abandon())
-            case SynthStopped():
+            case SynthStopped(at=at):
+                started_at = self._speech.started_at
                 piece = self._speech.stopped()
                 if piece is not None:
                     step.ours = True
+                    if at is not None and started_at is not None:
+                        engine = self._voices.engine(piece.voice)
+                        self._timer.heard(piece.line, piece.voice, engine, at - started_at)
                     self._done_speaking(piece, heard=True)
 
     def _take_chunk(self, text: str, step: Step) -> None:
@@ -270,16 +286,15 @@ class Controller:
         self._emit(Disarm("stream"))
 
     def speak_next(self, data: EventData) -> None:
-        """Send the next queued sentence and arm its deadline."""
+        """Send the next queued sentence and arm the wait for its START."""
         piece = self._pending.popleft()
-        line = protocol.synth_start(self.settings.alias, self.settings.voice, piece.text)
+        line = protocol.synth_start(self.settings.alias, piece.voice, piece.line)
         self._speech.sent(piece, line.split("|", 3)[3])
         log.info("say: %s", piece.text)
         self._emit(Send(line, sentence=True))
-        seconds = self.settings.synth_timeout + self.settings.synth_seconds_per_char * len(
-            piece.text
-        )
-        self._emit(Arm("synth", seconds))
+        # The host answers with SYNTH_EVENT_START within milliseconds; none by synth_timeout
+        # means none is coming (unknown voice, synthesizer off). Its START re-arms the wait.
+        self._emit(Arm("synth", self.settings.synth_timeout))
 
     def finish_turn(self, data: EventData) -> None:
         """The reply is over: commit what was heard."""
@@ -288,8 +303,18 @@ class Controller:
         self._end_turn(outcome)
 
     def track_start(self, data: EventData) -> None:
-        """A SYNTH_EVENT_START for our alias: credit it to the sentence it belongs to."""
-        self._speech.started()
+        """A SYNTH_EVENT_START for our alias: credit it to the sentence it belongs to.
+
+        If that is the outstanding one, wait for its STOP as long as its speech is expected to
+        take (``fsm_agent.core.speech_time``).
+        """
+        event = _step(data).event
+        assert isinstance(event, SynthStarted)
+        if self._speech.started(event.at):
+            piece = self._speech.outstanding
+            assert piece is not None
+            engine = self._voices.engine(piece.voice)
+            self._emit(Arm("synth", self._timer.deadline(piece.line, piece.voice, engine)))
 
     def track_echo(self, data: EventData) -> None:
         """Our SYNTH_START came back: older sentences will never start."""
@@ -317,9 +342,19 @@ class Controller:
 
     def _queue(self, sentences: list[str]) -> None:
         for sentence in sentences:
-            spoken = self._cleaner.clean(sentence)
-            for text in protocol.speakable_pieces(self.settings.alias, self.settings.voice, spoken):
-                self._pending.append(_Piece(text, from_llm=True))
+            self._add(self._cleaner.clean(sentence), from_llm=True)
+
+    def _add(self, text: str, *, from_llm: bool) -> None:
+        """Queue ``text`` in the voice of its language, in pieces that fit a line.
+
+        An Open JTalk voice gets its ASCII widened to full-width: its plugin crashes the host
+        on ASCII-heavy text, and reads the full-width forms the same.
+        """
+        voice = self._voices.voice_for(text)
+        widen = self.talks_to_mmdagent and self._voices.widens(voice)
+        for piece in protocol.speakable_pieces(self.settings.alias, voice, text, widen=widen):
+            line = widen_ascii(piece) if widen else piece
+            self._pending.append(_Piece(piece, line, voice, from_llm))
 
     def _close_stream(self, *, cancel: bool) -> None:
         """Close the stream; called from the prepare step, in the state the event came in."""
@@ -340,9 +375,7 @@ class Controller:
         self._queue([s for s in self._segmenter.flush() if _COMPLETE.search(s)])
         nothing_said = not self._heard and self._speech.outstanding is None and not self._pending
         if nothing_said and self.settings.error_reply:
-            s = self.settings
-            for text in protocol.speakable_pieces(s.alias, s.voice, s.error_reply):
-                self._pending.append(_Piece(text, from_llm=False))
+            self._add(self.settings.error_reply, from_llm=False)
 
     def _done_speaking(self, piece: _Piece | None, heard: bool) -> None:
         self._emit(Disarm("synth"))

@@ -61,15 +61,20 @@ class StreamError:
 
 @dataclass(frozen=True, slots=True)
 class SynthStarted:
-    """``SYNTH_EVENT_START`` for our model alias."""
+    """``SYNTH_EVENT_START`` for our model alias; ``at``: when it was read (seconds), if known."""
 
+    at: float | None = None
     trigger = "synth_started"
 
 
 @dataclass(frozen=True, slots=True)
 class SynthStopped:
-    """``SYNTH_EVENT_STOP`` for our model alias."""
+    """``SYNTH_EVENT_STOP`` for our model alias; ``at``: when it was read (seconds), if known.
 
+    The times of a sentence's START and STOP teach the controller how fast the voice speaks.
+    """
+
+    at: float | None = None
     trigger = "synth_stopped"
 
 
@@ -110,7 +115,7 @@ Event = (
 )
 
 
-def event_from_message(msg: Message, alias: str) -> Event | None:
+def event_from_message(msg: Message, alias: str, at: float | None = None) -> Event | None:
     """Map a host message to an event, or None when it is not for this controller.
 
     Everything the host sends reaches every child, including our own lines echoed back; only the
@@ -119,6 +124,7 @@ def event_from_message(msg: Message, alias: str) -> Event | None:
     Args:
         msg: The parsed host line.
         alias: Our model alias.
+        at: When the line was read (any clock in seconds), for the synthesizer's events.
 
     Returns:
         The event, or None for traffic to ignore.
@@ -126,13 +132,14 @@ def event_from_message(msg: Message, alias: str) -> Event | None:
     """
     if msg.type == "RECOG_EVENT_STOP":
         text = msg.arg(0).strip()
-        return Utterance(text) if text else None
+        # nothing but broken bytes (replaced by U+FFFD) is nothing said
+        return Utterance(text) if text.replace("\ufffd", "").strip() else None
     if msg.type == "RECOG_EVENT_START":
         return SpeechStart()
     if msg.type == "SYNTH_EVENT_START" and msg.arg(0) == alias:
-        return SynthStarted()
+        return SynthStarted(at)
     if msg.type == "SYNTH_EVENT_STOP" and msg.arg(0) == alias:
-        return SynthStopped()
+        return SynthStopped(at)
     if msg.type == "SYNTH_START" and msg.arg(0) == alias and len(msg.args) >= 3:
         return SynthEchoed("|".join(msg.args[2:]))
     return None

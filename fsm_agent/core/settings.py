@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 BargeIn = Literal["final", "start", "never"]
+Pairs = tuple[tuple[str, str], ...]
+"""A small mapping as a setting: ``(key, value)`` pairs, in order (TOML: a table)."""
 BARGE_IN_CHOICES: tuple[str, ...] = ("final", "start", "never")
 LOG_LEVELS: tuple[str, ...] = ("debug", "info", "warning", "error")
 MAX_SECONDS = 3600.0
@@ -77,6 +79,22 @@ class Settings:
         metavar="NAME",
     )
     voice: str = setting("mei_voice_normal", "voice alias for SYNTH_START")
+    voices: Pairs = setting(
+        (),
+        "a voice per language, e.g. ja=mei_voice_normal,en=slt_voice_normal (TOML: voices = "
+        "{ ja = ..., en = ... }); each sentence is said by the voice of its script's language, "
+        "the others by --voice",
+        metavar="LANG=VOICE,...",
+        shown_default="--voice for every sentence",
+    )
+    voice_engines: Pairs = setting(
+        (),
+        "which synthesizer has each voice of your content: VOICE=open_jtalk, flite or other; "
+        "ASCII sent to an Open JTalk voice is widened to full-width, as its plugin crashes the "
+        "host on ASCII-heavy text",
+        metavar="VOICE=ENGINE,...",
+        shown_default="slt_* flite, any other open_jtalk",
+    )
     alias: str = setting("0", "model alias of the speaking character")
     lang: str = setting(
         "auto", "sentence rules: auto (mixed text), ja, en, zh, ko, de, fr, es, ru, it"
@@ -97,15 +115,21 @@ class Settings:
     history_turns: int = setting(20, "turns kept", metavar="N")
     history_tokens: int = setting(3000, "token budget of the history", metavar="N")
     synth_timeout: float = setting(
-        5.0,
-        "base wait for SYNTH_EVENT_STOP; grows by --synth-seconds-per-char; at most 3600",
+        2.0,
+        "wait this long past a sentence's expected end for its SYNTH_EVENT_STOP (the expected "
+        "length is estimated from the text and learnt for each voice); at most 3600",
         metavar="SEC",
     )
     synth_seconds_per_char: float = setting(
-        0.25,
-        "added to that wait for each character of the sentence, so a long sentence is not cut "
-        "short",
+        0.0,
+        "wait at least this long per character as well, for a synthesizer slower than any estimate",
         metavar="SEC",
+    )
+    synth_speed: float = setting(
+        1.0,
+        "how fast a voice not heard yet is taken to speak, relative to Open JTalk's "
+        "mei_voice_normal (2: twice as fast); after its first sentence its own pace is used",
+        metavar="X",
     )
     stream_timeout: float = setting(
         30.0, "LLM silence before a turn fails; at most 3600", metavar="SEC"
@@ -171,9 +195,22 @@ class Settings:
     )
 
     def api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
-        """Return the API key from the environment, or None."""
+        """Return the API key from the environment, without what was wrapped around it, or None.
+
+        ``set OPENAI_API_KEY=sk-... `` in cmd.exe keeps the trailing space (and quotes, if
+        typed); a key file or a paste may add a line break. No key has those, and any of them
+        fails every request with a bare "Connection error.".
+        """
         env = os.environ if environ is None else environ
-        return env.get(self.api_key_env) or None
+        return clean_api_key(env.get(self.api_key_env) or "")[0] or None
+
+    def api_key_problems(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """Say what is wrong with the key as it is set (never the key itself); empty if nothing."""
+        env = os.environ if environ is None else environ
+        return [
+            f"{self.api_key_env} {problem}"
+            for problem in clean_api_key(env.get(self.api_key_env) or "")[1]
+        ]
 
     def resolved_prompt(self) -> str:
         """Return the system prompt, read from ``prompt_file`` when one is set.
@@ -185,12 +222,42 @@ class Settings:
         if self.prompt_file is None:
             return self.system_prompt
         try:
-            return self.prompt_file.read_text(encoding="utf-8").strip()
+            return self.prompt_file.read_text(encoding="utf-8-sig").strip()  # BOM: Notepad
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read the prompt file {self.prompt_file}: {exc}") from exc
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Settings))
+
+# White space (also the ideographic and no-break spaces), a byte order mark, a zero-width space
+# and quotes: what a shell, an editor or a paste wraps around a key.
+_KEY_WRAPPING = " \t\r\n\v\f\u00a0\u3000\ufeff\u200b\"'"
+
+
+def clean_api_key(raw: str) -> tuple[str, list[str]]:
+    """Remove what is wrapped around an API key, and say what is wrong with it.
+
+    Args:
+        raw: The value of the key's environment variable.
+
+    Returns:
+        The key without surrounding white space and quotes, and the problems found (phrases
+        that follow the variable's name; they never contain the key).
+
+    """
+    key = raw.strip(_KEY_WRAPPING)
+    problems: list[str] = []
+    if key != raw:
+        problems.append(
+            "has white space or quotes around the key (as `set NAME=value ` in cmd.exe "
+            "gives); they were removed"
+        )
+    if any(not ch.isascii() or not ch.isprintable() or ch.isspace() for ch in key):
+        problems.append(
+            "has white space, control or non-ASCII characters inside the key: no API key "
+            "has those, so every request will fail; check the variable"
+        )
+    return key, problems
 
 
 def validate(s: Settings) -> Settings:
@@ -222,6 +289,9 @@ def validate(s: Settings) -> Settings:
         raise ConfigError(
             f"synth_seconds_per_char must be from 0 to {MAX_SECONDS_PER_CHAR:g} seconds"
         )
+    if not (math.isfinite(s.synth_speed) and 0.01 <= s.synth_speed <= 100):
+        raise ConfigError("synth_speed must be from 0.01 to 100")
+    _check_voices(s)
     if s.temperature is not None and not math.isfinite(s.temperature):
         raise ConfigError("temperature must be a finite number")
     for name in ("history_turns", "history_tokens", "max_retries", "first_clause"):
@@ -255,3 +325,23 @@ def _check_alias(name: str, value: str) -> None:
         raise ConfigError(f"{name} must be at most {MAX_ALIAS_BYTES} bytes long")
     if name == "alias" and (sanitize_field(value) != value or any(c.isspace() for c in value)):
         raise ConfigError("alias must be one word without '|', spaces or control characters")
+
+
+def _check_voices(s: Settings) -> None:
+    """Check the ``voices`` and ``voice_engines`` pairs: known languages and engines."""
+    from fsm_agent.core.voices import ENGINES
+    from fsm_agent.text.segmenter import available_languages
+
+    languages = [lang for lang in available_languages() if lang != "auto"]
+    for lang, voice in s.voices:
+        if lang not in languages:
+            raise ConfigError(
+                f"voices: {lang!r} is not a language; use one of {', '.join(languages)}"
+            )
+        _check_alias(f"voices.{lang}", voice)
+    for voice, engine in s.voice_engines:
+        _check_alias(f"voice_engines: {voice}", voice)
+        if engine not in ENGINES:
+            raise ConfigError(
+                f"voice_engines: {voice} = {engine!r}; the engine is one of {', '.join(ENGINES)}"
+            )

@@ -29,6 +29,7 @@ class SpeechTracker(Generic[T]):
         self._current: T | None = None
         self._line_text = ""  # its text field as printed, to recognise its echo
         self._started = False
+        self._started_at: float | None = None
         self._late_stops = 0  # STOPs still to come for sentences we stopped or gave up on
         self._unstarted = 0  # sentences we gave up on before their START came
 
@@ -42,14 +43,21 @@ class SpeechTracker(Generic[T]):
         """The outstanding sentence's ``SYNTH_EVENT_START`` has come."""
         return self._started
 
+    @property
+    def started_at(self) -> float | None:
+        """When the outstanding sentence's START came, if it did and the time is known."""
+        return self._started_at if self._started else None
+
     def sent(self, sentence: T, line_text: str) -> None:
         """A ``SYNTH_START`` of ours went out; ``line_text`` is its text field as printed."""
         self._current = sentence
         self._line_text = line_text
         self._started = False
 
-    def started(self) -> None:
-        """A ``SYNTH_EVENT_START`` came: it belongs to the oldest sentence not yet started.
+    def started(self, at: float | None = None) -> bool:
+        """A ``SYNTH_EVENT_START`` came (at time ``at``): it is the oldest unstarted sentence's.
+
+        Returns True when that is the outstanding sentence.
 
         If that is an abandoned one, its STOP is still to come and must be swallowed. Erring
         this way costs at worst one wait for a deadline; crediting an old START to the current
@@ -58,9 +66,13 @@ class SpeechTracker(Generic[T]):
         if self._unstarted:
             self._unstarted -= 1
             self._late_stops += 1
-        elif self._current is not None and not self._started:
+            return False
+        if self._current is not None and not self._started:
             self._started = True
+            self._started_at = at
             self._late_stops = 0  # the STOPs of older sentences come before this START
+            return True
+        return False
 
     def echoed(self, line_text: str) -> None:
         """Our ``SYNTH_START`` line came back: if it is the current one's, older ones never start.
@@ -79,16 +91,19 @@ class SpeechTracker(Generic[T]):
     def stopped(self) -> T | None:
         """A ``SYNTH_EVENT_STOP`` came: return the sentence it ends, or None if it is not ours.
 
-        A STOP ends our sentence only after that sentence's START. A STOP before it is a late
-        one of a sentence we stopped or gave up on, or a stray one, and changes nothing. A
-        synthesizer that sends no START at all (none expected, none late) is taken at its word.
+        Only a STOP that follows our sentence's START ends it. A STOP before that START is a
+        late one of a sentence we stopped or gave up on (counted off), or a stray one: a
+        content's .fst speaking with our alias, a duplicate. Taking it as ours would send the
+        next sentence while the host is still speaking this one, cutting it off. (The real
+        host always sends the START, 2-8 ms after our line; a synthesizer that never does is
+        waited out by the sentence's deadline.)
         """
-        if self._current is None:
-            self._late_stops = max(0, self._late_stops - 1)
-            return None
-        if not self._started and self._late_stops:
-            self._late_stops -= 1
-            log.debug("swallowed a late SYNTH_EVENT_STOP")
+        if self._current is None or not self._started:
+            if self._late_stops:
+                self._late_stops -= 1
+                log.debug("swallowed a late SYNTH_EVENT_STOP")
+            else:
+                log.debug("ignored a SYNTH_EVENT_STOP before our sentence's START")
             return None
         return self._end()
 

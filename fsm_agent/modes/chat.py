@@ -25,7 +25,7 @@ from typing import TextIO
 
 from fsm_agent.backends.factory import make_backend
 from fsm_agent.backends.proxy import require_proxy_support
-from fsm_agent.config.load import require_llm_access
+from fsm_agent.config.load import require_llm_access, warn_about_api_key
 from fsm_agent.core.backend import Backend, Messages, ReplyStream
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import Command, Event, SpeechStart, TurnDone, Utterance
@@ -87,6 +87,7 @@ class ChatController(Controller):
     """
 
     on_turn_done: Callable[[TurnDone | None], None] | None = None
+    talks_to_mmdagent = False  # a person reads the text: no full-width forms for Open JTalk
 
     def handle(self, event: Event) -> list[Command]:
         """Handle as usual; report ``TurnDone`` (and an interrupt with nothing to stop)."""
@@ -386,6 +387,7 @@ def main(args: argparse.Namespace) -> int:
     tts = tts_command(args)
     level = settings.log_level if "log_level" in vars(args) else "warning"
     setup_logging(level, settings.log_file, [settings.api_key()])
+    warn_about_api_key(settings)
     out = utf8_output(sys.stdout)
     if not sys.stdin.isatty():
         with contextlib.suppress(AttributeError, ValueError):

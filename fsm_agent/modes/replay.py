@@ -183,6 +183,8 @@ def main(args: argparse.Namespace) -> int:
             file=out,
         )
     replayer = Replayer(settings, source, fallback, emit)
+    if transcript.mode == "chat":  # a terminal chat's record: its lines were never widened
+        replayer.controller.talks_to_mmdagent = False
     recorder = replayer.recorder = _open_record(settings, lambda: replayer.now)
     try:
         for at, raw in transcript.lines:

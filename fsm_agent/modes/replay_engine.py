@@ -29,6 +29,7 @@ from fsm_agent.core.settings import Settings
 from fsm_agent.modes.replay_transcript import RecordedStream
 from fsm_agent.runtime.interpreter import Effects, Interpreter
 from fsm_agent.runtime.record import Recorder
+from fsm_agent.runtime.worker import slices
 
 __all__ = ["Emit", "Replayer", "ReplySource"]
 
@@ -87,7 +88,7 @@ class Replayer(Effects):
             return
         line = "|".join((msg.type, *msg.args))
         self._record("in", line)
-        event = event_from_message(msg, self.controller.settings.alias)
+        event = event_from_message(msg, self.controller.settings.alias, self.now)
         if event is None:
             return  # everything else the host sends every child
         self._emit(self.now, "host", line)
@@ -164,7 +165,8 @@ class Replayer(Effects):
             user = last_user_text(messages)
             self.recorder.write("open", user, stream=number)
         for offset, piece in stream.pieces:
-            self._schedule(self.now + offset, Chunk(gen, piece))
+            for part in slices(piece):  # as the runtime hands a piece over
+                self._schedule(self.now + offset, Chunk(gen, part))
         if stream.end is not None:
             offset, end = stream.end
             if isinstance(end, StreamEnd):

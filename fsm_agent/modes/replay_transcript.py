@@ -59,6 +59,14 @@ class ParsedTranscript:
     sent: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     is_record: bool = False
+    mode: str = ""
+    """The mode that wrote a record file (``run``, ``chat``...), from its meta line."""
+    child_ended: bool = False
+    """The host's log says its child ended ("detected end of child process"); the lines
+    after it are left out."""
+
+
+_CHILD_GONE = "AnyScript: Status: detected end of child process"
 
 
 def read_transcript(raw_lines: Iterable[bytes], step: float = 0.0) -> ParsedTranscript:
@@ -84,6 +92,11 @@ def read_transcript(raw_lines: Iterable[bytes], step: float = 0.0) -> ParsedTran
             _take_entry(out, entry, now, opened)
             continue
         text = raw.decode("utf-8", errors="replace")
+        if _CHILD_GONE in text:
+            # The host's log says a child ended: nothing after reaches it. (The log does not
+            # say which child; a host running several takes it to be ours.)
+            out.child_ended = True
+            break
         clock = _alllog_seconds(text)
         if clock is not None:
             first_clock = clock if first_clock is None else first_clock
@@ -117,6 +130,7 @@ def _take_entry(
     elif kind == "out":
         out.sent.append(line)
     elif kind == "meta":
+        out.mode = line.rsplit(" ", 1)[-1]  # "fsm-agent 0.1.0 chat"
         settings = entry.get("settings")
         if isinstance(settings, dict):
             out.settings = {k: v for k, v in settings.items() if k in REPLAY_SETTINGS}

@@ -9,11 +9,11 @@ import sys
 
 from fsm_agent.backends.factory import make_backend
 from fsm_agent.backends.proxy import require_proxy_support
-from fsm_agent.config.load import require_llm_access
+from fsm_agent.config.load import require_llm_access, warn_about_api_key
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.history import History
 from fsm_agent.core.settings import Settings
-from fsm_agent.runtime.lineio import LineWriter, private_stdin, start_reader
+from fsm_agent.runtime.lineio import LineWriter, private_stdin, start_reader, watch_output
 from fsm_agent.runtime.logs import setup_logging
 from fsm_agent.runtime.loop import QUIT, Runtime
 from fsm_agent.runtime.record import attach as attach_recorder
@@ -50,16 +50,24 @@ def run_anyscript(settings: Settings) -> int:
         The exit status: 0.
 
     """
-    from fsm_agent.runtime.signals import install_quit_signals
+    from fsm_agent.runtime.signals import exit_after_grace, install_quit_signals
 
     setup_logging(settings.log_level, settings.log_file, [settings.api_key()])
+    warn_about_api_key(settings)
     writer = LineWriter(sys.stdout.buffer)
     controller = Controller(settings)
     warn_if_prompt_exceeds_budget(controller.history)
     runtime = Runtime(controller, make_backend(settings), writer.write)
+    writer.on_broken = runtime.stop
     recorder = attach_recorder(runtime, settings, "run")
+    watch_output(sys.stdout.fileno(), runtime.stop)
     start_reader(private_stdin(), runtime.post)
-    install_quit_signals(lambda: runtime.post(QUIT))
+
+    def quit_() -> None:
+        runtime.post(QUIT)
+        exit_after_grace()
+
+    install_quit_signals(quit_)
     log.info(
         "fsm-agent ready: model %s, voice %s, alias %s",
         settings.model,

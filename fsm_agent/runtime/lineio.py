@@ -21,8 +21,10 @@ def read_lines(stream: BinaryIO, post: Callable[[bytes], None]) -> None:
     """Read lines from ``stream`` and post each one, never stopping until end of input.
 
     The host writes to our stdin with a blocking write from its render thread: if we stopped
-    reading, the avatar would freeze. So this loop only reads and hands lines over. A line longer
-    than ``MAX_INPUT_BYTES`` is skipped to its end without being held in memory.
+    reading, the avatar would freeze. So this loop only reads and hands lines over. Of a line
+    longer than ``MAX_INPUT_BYTES`` only the first ``MAX_INPUT_BYTES + 1`` bytes are posted (no
+    line ending: ``parse_line`` cuts it and takes it only as an utterance); the rest is skipped
+    to its end without being held in memory.
 
     Args:
         stream: A binary stream (``sys.stdin.buffer``).
@@ -35,11 +37,12 @@ def read_lines(stream: BinaryIO, post: Callable[[bytes], None]) -> None:
             if not line:
                 break
             if len(line) > MAX_INPUT_BYTES and not line.endswith(b"\n"):
+                post(line)
                 skipped = len(line)
                 while line and not line.endswith(b"\n"):
                     line = stream.readline(65536)
                     skipped += len(line)
-                log.debug("ignored an over-long input line (%d bytes)", skipped)
+                log.debug("cut an over-long input line (%d bytes)", skipped)
                 if not line:
                     break
                 continue
@@ -72,15 +75,17 @@ class LineWriter:
 
     Args:
         stream: A binary stream (``sys.stdout.buffer``).
+        on_broken: Called once, on the writing thread, when the host has closed the pipe.
 
     """
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, on_broken: Callable[[], None] | None = None) -> None:
         self._stream = stream
+        self.on_broken = on_broken
         self.broken = False
 
     def write(self, line: str) -> None:
-        """Write one line and flush it; a closed pipe is remembered, not raised."""
+        """Write one line and flush it; a closed pipe is remembered and reported, not raised."""
         if self.broken:
             return
         try:
@@ -88,4 +93,55 @@ class LineWriter:
             self._stream.flush()
         except (OSError, ValueError):
             self.broken = True
-            log.warning("the host no longer reads our output")
+            log.warning("the host closed our output: stopping")
+            _discard_output(self._stream)
+            if self.on_broken is not None:
+                self.on_broken()
+
+
+def _discard_output(stream: BinaryIO) -> None:
+    """Point the closed output's descriptor at the null device.
+
+    What the failed write left in the stream's buffer is then flushed there at exit, instead of
+    failing once more and turning exit status 0 into 120.
+    """
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, stream.fileno())
+        finally:
+            os.close(null)
+    except (OSError, ValueError, AttributeError) as exc:  # not a real descriptor
+        log.debug("could not discard the closed output: %s", exc)
+
+
+def watch_output(fd: int, on_closed: Callable[[], None]) -> threading.Thread | None:
+    """Call ``on_closed`` as soon as the reader of pipe ``fd`` closes it, before any write fails.
+
+    The host gone from our output means every reply would be lost: nothing more should be
+    asked of the LLM. Where ``select.poll`` exists (not on Windows) a daemon thread waits for
+    the pipe's error condition; elsewhere the next write notices it.
+
+    Returns:
+        The watching thread, or None where the platform cannot watch.
+
+    """
+    import select
+
+    if not hasattr(select, "poll"):
+        return None
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(fd, 0)  # no events asked for: only error, hang-up and invalid come
+        try:
+            events = poller.poll()
+        except OSError:
+            return
+        if any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events):
+            log.warning("the host closed our output: stopping")
+            on_closed()
+
+    thread = threading.Thread(target=watch, name="stdout-watch", daemon=True)
+    thread.start()
+    return thread

@@ -1,14 +1,22 @@
 """The runtime: one loop thread that feeds the controller and carries out its commands.
 
 Everything arrives on one queue (host lines from the reader thread, events from generation
-threads, a quit request from a signal); deadlines are kept here and delivered by the loop
-itself, so a disarmed deadline can never fire late. The loop blocks while nothing happens: no
-polling.
+threads, a quit request from a signal); deadlines are kept by the interpreter and delivered by
+the loop itself, so a disarmed deadline can never fire late. The loop blocks while nothing
+happens: no polling.
+
+A burst of utterances (a recognizer gone wild, a hostile host) must not open a connection per
+utterance: while the user is still talking only the last utterance needs a request. So a
+stream starts at once unless other input is already waiting (then it starts when that has
+been handled) or it replaces a stream cancelled within :data:`COALESCE_SECONDS` of being asked
+for (then it waits that long for the burst to end). An utterance that replaces a waiting
+stream cancels it before it ever connects; a normal turn or barge-in starts at once.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import sys
 import threading
@@ -19,6 +27,7 @@ from fsm_agent.core.backend import Backend
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     CancelStream,
+    Chunk,
     Event,
     Send,
     SpeechStart,
@@ -38,6 +47,10 @@ QUIT = object()
 
 # Windows does not interrupt a blocking wait for Ctrl-C; waking now and then lets it through.
 _MAX_WAIT = 0.5 if sys.platform == "win32" else None
+
+COALESCE_SECONDS = 0.25
+"""A stream that replaces one cancelled this soon after it was asked for waits this long for
+more to come (a person cannot say two things in a quarter of a second; a recognizer can)."""
 
 Observer = Callable[[str, str], None]
 """Called with (direction, line): "in" for host lines, "out" for ours, "state" for states."""
@@ -73,17 +86,32 @@ class Runtime(Effects):
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._generations: dict[int, Generation] = {}
         self.turns_done = 0
+        self._repairs_told: set[str] = set()
+        self._stopping = False
+        self._last_asked: tuple[int, float] = (0, -math.inf)  # generation, when
+        self._burst = False  # the stream asked for last was cancelled at once: a burst
+        self._deferred: StartStream | None = None
+        self._deferred_due = 0.0
 
     def post(self, item: object) -> None:
         """Hand the loop a host line (bytes), an event, ``EOF_MARK`` or ``QUIT``; any thread."""
         self._queue.put(item)
+
+    def stop(self) -> None:
+        """Stop at once, from any thread: no new stream starts, nothing queued is handled.
+
+        For when the host can no longer hear us (it closed our output): every reply would be
+        lost, so nothing more is asked of the LLM.
+        """
+        self._stopping = True
+        self.post(QUIT)
 
     def run(self) -> int:
         """Run until end of input or ``QUIT``; return the exit status (0)."""
         try:
             while True:
                 item = self._next_item()
-                if item is QUIT or item == EOF_MARK:
+                if item is QUIT or item == EOF_MARK or self._stopping:
                     break
                 if item is None:
                     continue
@@ -97,8 +125,11 @@ class Runtime(Effects):
 
     def _next_item(self) -> object | None:
         """Wait for the next item or the earliest deadline; deliver deadlines that passed."""
+        self._start_deferred()
         timeout = _MAX_WAIT
         due = self.interpreter.next_deadline()
+        if self._deferred is not None:
+            due = self._deferred_due if due is None else min(due, self._deferred_due)
         if due is not None:
             wait = max(0.0, due - self.clock())
             timeout = wait if timeout is None else min(wait, timeout)
@@ -117,13 +148,21 @@ class Runtime(Effects):
         line = "|".join((msg.type, *msg.args))
         for observer in self.observers:
             observer("in", line)
-        event = event_from_message(msg, self.controller.settings.alias)
-        if event is not None:
-            self.feed(event)
+        event = event_from_message(msg, self.controller.settings.alias, self.clock())
+        if event is None:
+            return
+        if msg.repair and msg.repair not in self._repairs_told:
+            self._repairs_told.add(msg.repair)
+            log.warning("an utterance from the host was %s (warned once)", msg.repair)
+        self.feed(event)
 
     def feed(self, event: Event) -> None:
         """Give the controller one event and carry out what it commands (loop thread only)."""
         self.interpreter.feed(event)
+        if isinstance(event, Chunk):
+            generation = self._generations.get(event.gen)
+            if generation is not None:
+                generation.taken(event)
         if isinstance(event, SpeechStart):
             self._prewarm()
 
@@ -149,13 +188,49 @@ class Runtime(Effects):
             observer("out", command.line)
 
     def start_stream(self, command: StartStream) -> None:
-        """Run the generation on its own thread; its events come back through :meth:`post`."""
+        """Run the generation on its own thread, now or once a burst of input is over.
+
+        Its events come back through :meth:`post`.
+        """
+        now = self.clock()
+        burst, self._burst = self._burst, False
+        self._last_asked = (command.gen, now)
+        if burst or not self._queue.empty():
+            if self._deferred is not None:
+                log.debug("generation %d replaces %d unstarted", command.gen, self._deferred.gen)
+            self._deferred = command
+            self._deferred_due = now + COALESCE_SECONDS if burst else now
+            return
+        self._start(command)
+
+    def _start_deferred(self) -> None:
+        """Start the waiting stream once its time has come and no input is waiting."""
+        command = self._deferred
+        if command is None:
+            return
+        now = self.clock()
+        # input that never pauses (a flood of host chatter) delays the start by a window at most
+        busy = not self._queue.empty() and now < self._deferred_due + COALESCE_SECONDS
+        if now < self._deferred_due or busy:
+            return
+        self._deferred = None
+        self._start(command)
+
+    def _start(self, command: StartStream) -> None:
+        if self._stopping:
+            return
         generation = Generation(command.gen, self.backend, command.messages, self.post)
         self._generations[command.gen] = generation
         generation.start()
 
     def cancel_stream(self, command: CancelStream) -> None:
-        """Cancel the generation and close its response."""
+        """Cancel the generation and close its response (or forget it, if it has not started)."""
+        gen, asked = self._last_asked
+        if command.gen == gen and self.clock() - asked < COALESCE_SECONDS:
+            self._burst = True
+        if self._deferred is not None and self._deferred.gen == command.gen:
+            self._deferred = None
+            return
         generation = self._generations.pop(command.gen, None)
         if generation is not None:
             generation.cancel()
@@ -187,6 +262,7 @@ class Runtime(Effects):
 
     def shutdown(self, timeout: float = 0.5) -> None:
         """Cancel every generation and wait briefly for their threads."""
+        self._deferred = None
         generations = list(self._generations.values())
         self._generations.clear()
         for generation in generations:

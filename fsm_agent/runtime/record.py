@@ -33,10 +33,13 @@ log = logging.getLogger("fsm_agent.runtime.record")
 REPLAY_SETTINGS: tuple[str, ...] = (
     "alias",
     "voice",
+    "voices",
+    "voice_engines",
     "lang",
     "barge_in",
     "synth_timeout",
     "synth_seconds_per_char",
+    "synth_speed",
     "stream_timeout",
     "max_reply_chars",
     "error_reply",

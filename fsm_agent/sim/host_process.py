@@ -148,6 +148,27 @@ class HostProcess:
         if self.proc is not None:
             self.proc.kill()
 
+    def quit(self, timeout: float = 10.0) -> int:
+        """Quit as the real host does: SIGKILL the child (Windows: terminate it), no warning.
+
+        Whatever the child has not written by then is lost.
+
+        Returns:
+            The child's exit code (``-9`` on POSIX).
+
+        """
+        if self.proc is None:
+            raise RuntimeError("HostProcess not started")
+        self.proc.kill()
+        code = self.proc.wait(timeout)
+        self._outbox.put(_CLOSE)
+        self._closing.set()
+        with self._changed:
+            self._changed.notify_all()
+        for thread in self._threads:
+            thread.join(5.0)
+        return code
+
     def __enter__(self) -> HostProcess:
         return self.start()
 
@@ -263,7 +284,10 @@ class HostProcess:
                 self._transcript.append(Entry(now, "child", text))
                 self._child_lines.append(text)
                 self._last_activity = now
+                alive = self.sim.crashed is None
                 self._queue(self.sim.on_child_line(data, now))
+                if alive and self.sim.crashed is not None:
+                    self._outbox.put(_CLOSE)  # the host died: the child's stdin closes
 
     def _read_stderr(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None

@@ -1,0 +1,71 @@
+"""The recorded runs of the real MMDAgent-EX as fixtures (issue 11).
+
+- ``fsm-agent replay`` of each recorded host log sends the lines fsm-agent sent in that run. The
+  one deliberate difference: a sentence for an Open JTalk voice has its ASCII widened, which
+  keeps run3's 60 ASCII digits (the line that crashed the host) from crashing it.
+- The real fsm-agent process, against the simulator that dies as the real host did, says an
+  English sentence, a URL and 40 ASCII digits with its Japanese voice without killing it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from agent_cli import clean_env, run_agent
+from recordings import RUNS, RUNS_DIR
+
+from fsm_agent.core.voices import widen_ascii
+from fsm_agent.modes.replay_transcript import read_transcript, spoken_replies
+from fsm_agent.sim.host_process import HostProcess
+from fsm_agent.sim.host_sim import HostSim
+from fsm_agent.testing import FakeOpenAI
+
+
+def _as_sent_now(line: str) -> str:
+    fields = line.split("|", 3)
+    if fields[0] == "SYNTH_START" and fields[2].startswith("mei_"):
+        return "|".join([*fields[:3], widen_ascii(fields[3])])
+    return line
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_replaying_a_recorded_host_log_sends_the_recorded_lines(run: str) -> None:
+    path = RUNS_DIR / run / "host.log"
+    recorded = spoken_replies(read_transcript(path.read_bytes().splitlines()), "0").sent
+    result = run_agent("replay", str(path), "--sent-only")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [_as_sent_now(line) for line in recorded]
+    if run in ("run2", "run4", "alllog", "childdeath"):
+        assert recorded == [_as_sent_now(line) for line in recorded]  # nothing else changed
+        assert "the same lines as in the transcript" in run_agent("replay", str(path)).stdout
+
+
+def test_run3_s_crash_line_is_now_sent_widened() -> None:
+    path = RUNS_DIR / "run3" / "host.log"
+    out = run_agent("replay", str(path)).stdout
+    assert "#   spoken:   SYNTH_START|0|mei_voice_normal|" + "1234567890" * 6 + "。" in out
+    assert (
+        "#   replayed: SYNTH_START|0|mei_voice_normal|" + "１２３４５６７８９０" * 6 + "。" in out
+    )
+
+
+def test_what_crashed_the_real_host_reaches_the_simulated_one_only_in_a_safe_form() -> None:
+    reply = "Hello! My name is Mei. See https://example.com/a?b=1 now. " + "1234567890" * 4 + "."
+    with FakeOpenAI(reply=reply, token_delay=0.0) as server:
+        env = clean_env(OPENAI_API_KEY="sk-test-fake", OPENAI_BASE_URL=server.base_url)
+        sim = HostSim(chars_per_second=200.0, min_seconds=0.05)  # dies as the real host does
+        host = HostProcess(
+            [sys.executable, "-m", "fsm_agent", "--lang", "en"], sim, env=env
+        ).start()
+        host.say("introduce yourself")
+        assert host.wait_until(lambda: len(host.sim.spoken) == 4 or host.sim.crashed, 30)
+        assert host.wait_idle(quiet=0.3, timeout=30)
+        assert host.close(timeout=30) == 0
+    assert host.sim.crashed is None and host.sim.violations == []
+    assert [s.text for s in host.sim.spoken] == [
+        widen_ascii("Hello!"),
+        widen_ascii("My name is Mei."),
+        widen_ascii("See https://example.com/a?b=1 now."),
+        widen_ascii("1234567890" * 4 + "."),
+    ]
