@@ -38,7 +38,8 @@ def one_run(spacing: float | None) -> tuple[int, int, bool]:
     with FakeOpenAI(token_delay=0.001) as server:
         env.update(OPENAI_API_KEY=KEY, OPENAI_BASE_URL=server.base_url)
         sim = HostSim(chars_per_second=500.0, min_seconds=0.02)
-        host = HostProcess([sys.executable, "-m", "fsm_agent"], sim, env=env, cwd=ROOT).start()
+        args = [sys.executable, "-m", "fsm_agent", "--voice", "slt_voice_normal"]
+        host = HostProcess(args, sim, env=env, cwd=ROOT).start()
         try:
             host.say("hello")
             if not host.wait_until(lambda: len(spoken(host)) == 3, 60):

@@ -23,7 +23,26 @@ CASES = [
     ("Run `pip install fsm-agent` now.", "Run pip install fsm-agent now."),
     ("See [the docs](https://example.com/docs) please.", "See the docs please."),
     ("![a cat](cat.png)", "a cat"),
-    ("Visit <https://example.com>.", "Visit https://example.com."),
+    ("Visit <https://example.com>.", "Visit example.com."),
+    # Bare web addresses are said as a person would: the host name, without www.
+    ("See https://www.example.com/a/b?c=1&d=2.", "See example.com."),
+    ("Go to www.python.org today.", "Go to python.org today."),
+    (
+        "Log in at http://user@mail.example.co.uk:8080/x, then.",
+        "Log in at mail.example.co.uk, then.",
+    ),
+    ("(https://docs.python.org/3/)", "(docs.python.org)"),
+    ("ftp://files.example.net/pub", "files.example.net"),
+    # Not speech: terminal escapes go; control characters and invisible separators are spaces.
+    ("\x1b[31mRed\x1b[0m alert.", "Red alert."),
+    ("\x1b]0;title\x07Hello.", "Hello."),
+    ("Fifth\u200bfs are here.", "Fifth fs are here."),
+    ("one\x00two\x07three\u2060four\ufeff.", "one two three four ."),
+    ("soft\u00adhyphen", "softhyphen"),
+    ("नमस्ते\u200d दोस्त", "नमस्ते\u200d दोस्त"),
+    # Emphasis cut by a line break inside CJK text (これは**とても\n重要**です。).
+    ("これは**とても", "これはとても"),
+    ("重要**です。", "重要です。"),
     ("line<br>break", "line break"),
     ("I love it 😀!", "I love it !"),
     ("Flags 🇯🇵 and families 👨‍👩‍👧 go.", "Flags and families go."),
@@ -94,3 +113,10 @@ def test_emphasis_split_across_sentences_leaves_no_marks() -> None:
     cleaner = SpeechCleaner()
     parts = split_sentences("**This is one. And two.** Three.", "en")
     assert [cleaner.clean(p) for p in parts] == ["This is one.", "And two.", "Three."]
+
+
+def test_bold_across_a_line_break_in_cjk_text() -> None:
+    parts = split_sentences("これは**とても\n重要**です。", "ja")
+    assert parts == ["これは**とても", "重要**です。"]  # a newline is a hard break
+    cleaner = SpeechCleaner()
+    assert [cleaner.clean(p) for p in parts] == ["これはとても", "重要です。"]

@@ -37,7 +37,8 @@ def server() -> Iterator[FakeOpenAI]:
 
 
 def agent_args(*flags: str) -> list[str]:
-    return [sys.executable, "-m", "fsm_agent", "--synth-timeout", "1", *flags]
+    # an English voice: a Japanese one would speak English replies in full-width letters
+    return [sys.executable, "-m", "fsm_agent", "--voice", "slt_voice_normal", *flags]
 
 
 def start_host(

@@ -23,7 +23,14 @@ from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.interpreter import Effects, Interpreter, TurnTimes
 from fsm_agent.runtime.loop import Runtime
 
-SETTINGS = replace(Settings(), synth_timeout=2.0, synth_seconds_per_char=0.0, stream_timeout=30.0)
+# English text with the English voice (a Japanese, Open JTalk, voice would get it widened)
+SETTINGS = replace(
+    Settings(),
+    voice="slt_voice_normal",
+    synth_timeout=2.0,
+    synth_seconds_per_char=0.0,
+    stream_timeout=30.0,
+)
 
 
 class World(Effects):
@@ -75,7 +82,7 @@ def test_the_commands_reach_the_world_in_order(rig: tuple[Interpreter, World, Cl
     assert world.log == [
         "start 1",
         "state Generating",
-        "send SYNTH_START|0|mei_voice_normal|Hello there.",
+        "send SYNTH_START|0|slt_voice_normal|Hello there.",
         "state Speaking",
         "state Draining",
     ]
@@ -84,7 +91,7 @@ def test_the_commands_reach_the_world_in_order(rig: tuple[Interpreter, World, Cl
     interp.feed(SynthStarted())
     interp.feed(SynthStopped())
     assert world.log[-3:] == [
-        "send SYNTH_START|0|mei_voice_normal|How are",
+        "send SYNTH_START|0|slt_voice_normal|How are",
         "turn done",
         "state Idle",
     ]
@@ -103,7 +110,7 @@ def test_a_deadline_fires_on_the_plugged_clock_and_not_before(
     assert world.log[-1] == "state Speaking"  # nothing happened
     clock.now = 102.0
     interp.fire_due()  # the synth deadline: the next sentence goes without its STOP
-    assert world.log[-1] == "send SYNTH_START|0|mei_voice_normal|Two."
+    assert world.log[-1] == "send SYNTH_START|0|slt_voice_normal|Two."
     assert interp.deadlines["synth"] == 104.0
 
 
@@ -114,10 +121,10 @@ def test_a_disarmed_deadline_never_fires(rig: tuple[Interpreter, World, Clock]) 
     clock.now = 101.0
     interp.feed(SynthStarted())
     interp.feed(SynthStopped())  # disarms, then arms for "Two."
-    assert world.log[-1] == "send SYNTH_START|0|mei_voice_normal|Two."
+    assert world.log[-1] == "send SYNTH_START|0|slt_voice_normal|Two."
     clock.now = 102.5  # past the first sentence's deadline
     interp.fire_due()
-    assert world.log[-1] == "send SYNTH_START|0|mei_voice_normal|Two."
+    assert world.log[-1] == "send SYNTH_START|0|slt_voice_normal|Two."
     assert interp.deadlines["synth"] == 103.0
 
 
@@ -129,7 +136,7 @@ def test_deadlines_due_together_fire_earliest_first(rig: tuple[Interpreter, Worl
     interp.fire_due()
     # the synth deadline first (Two. is sent), then the stream's: the reply is given up
     assert world.log[-3:] == [
-        "send SYNTH_START|0|mei_voice_normal|Two.",
+        "send SYNTH_START|0|slt_voice_normal|Two.",
         "cancel 1",
         "state Draining",
     ]
@@ -178,5 +185,5 @@ def test_the_runtime_logs_latency_on_its_clock(caplog: pytest.LogCaptureFixture)
         runtime.feed(Utterance("hi"))
         clock.now += 0.3
         runtime.feed(Chunk(1, "Hi. And"))
-    assert lines == ["SYNTH_START|0|mei_voice_normal|Hi."]
+    assert lines == ["SYNTH_START|0|slt_voice_normal|Hi."]
     assert "latency: first token 300 ms, first SYNTH_START 300 ms" in caplog.text

@@ -15,7 +15,7 @@ import pytest
 from agent_cli import clean_env, run_agent
 from recordings import RUNS, RUNS_DIR
 
-from fsm_agent.core.voices import widen_ascii
+from fsm_agent.core.voices import is_safe_for_open_jtalk, widen_ascii
 from fsm_agent.modes.replay_transcript import read_transcript, spoken_replies
 from fsm_agent.sim.host_process import HostProcess
 from fsm_agent.sim.host_sim import HostSim
@@ -66,6 +66,23 @@ def test_what_crashed_the_real_host_reaches_the_simulated_one_only_in_a_safe_for
     assert [s.text for s in host.sim.spoken] == [
         widen_ascii("Hello!"),
         widen_ascii("My name is Mei."),
-        widen_ascii("See https://example.com/a?b=1 now."),
+        widen_ascii("See example.com now."),  # a bare URL is said as its host
         widen_ascii("1234567890" * 4 + "."),
     ]
+
+
+def test_a_real_host_run_with_widened_sentences_replays_to_the_same_lines() -> None:
+    """Recorded after the widening: English, a URL and 40 ASCII digits said by mei_voice_normal.
+
+    The real host (MMDAgent-EX built from source, Open JTalk) lived through every sentence and
+    spoke the 60 full-width digits whole. Replaying its log narrows the widened text back to what
+    the model wrote, so the replay sends exactly the recorded lines.
+    """
+    path = RUNS_DIR / "widened" / "host.log"
+    recorded = spoken_replies(read_transcript(path.read_bytes().splitlines()), "0").sent
+    assert any("Ｈｅｌｌｏ！" in line for line in recorded)
+    starts = [line.split("|", 3) for line in recorded if line.startswith("SYNTH_START|")]
+    assert all(is_safe_for_open_jtalk(fields[3]) for fields in starts)
+    out = run_agent("replay", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "the same lines as in the transcript" in out.stdout

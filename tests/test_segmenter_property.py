@@ -18,6 +18,8 @@ PIECES = [
     *["と", "라고", "然后"],
     *["**", "_", "。**", ".*", "« Oui. » ", "\u202f»", "\u00a0"],
     *["😀", "👍🏽", "\u200d", "🇯🇵", "TOML", "der 2.", "12. 6. 2020", ": 1."],
+    *[" :-)", ";)", "<3", "pic's", "Mc.D", "a.Com", "?x=1", "гг.", "I.", "。”", "”他说", "।", "؟"],
+    *["\x1b[31m", "\u200b", ' " ', "vs.", "...", "etc.", "No."],
     " . . .",
     "b. ",
     "\n- ",
@@ -37,12 +39,11 @@ def _chunks(text: str, cuts: list[int]) -> list[str]:
     text=texts,
     cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=40),
     lang=st.sampled_from(available_languages()),
-    max_length=st.sampled_from([8, 40, 300]),
 )
-def test_streaming_equals_whole(text: str, cuts: list[int], lang: str, max_length: int) -> None:
-    whole_seg = Segmenter(lang, max_length=max_length)
+def test_streaming_equals_whole(text: str, cuts: list[int], lang: str) -> None:
+    whole_seg = Segmenter(lang)
     whole = whole_seg.feed(text) + whole_seg.flush()
-    seg = Segmenter(lang, max_length=max_length)
+    seg = Segmenter(lang)
     streamed: list[str] = []
     for chunk in _chunks(text, cuts):
         streamed += seg.feed(chunk)
@@ -75,10 +76,10 @@ def test_segmenter_is_reusable_after_flush(text: str) -> None:
     assert seg.feed(text) + seg.flush() == first
 
 
-# Tokens longer than a sentence may be (max_length), with dots whose rules look far back: a
-# max_length cut moves the sentence start into the token, and buffer trimming then must not
-# change what the rules see.
+# Long tokens with dots whose rules look far back, and sentences longer than the buffer keeps
+# (their text moves to the segmenter's head): buffer trimming must not change what the rules see.
 LONG_TOKENS = [
+    "a long clause, (with [brackets] and **marks**) and more words " * 40,
     "https://www.example.com/" + "a" * 70 + ".html ",
     "x" * 90,
     "See https://" + "a" * 400 + ".Com more. ",
@@ -86,7 +87,7 @@ LONG_TOKENS = [
     "a.b@" + "c" * 350 + ".de. ",
     "U." * 160 + "S. ",
 ]
-# About one piece in a hundred is long: enough to reach trimming and cuts, and still quick.
+# About one piece in a hundred is long: enough to reach trimming, and still quick.
 LONG_PIECES = PIECES * 16 + LONG_TOKENS
 
 
@@ -95,14 +96,13 @@ LONG_PIECES = PIECES * 16 + LONG_TOKENS
     words=st.lists(st.sampled_from(LONG_PIECES), min_size=800, max_size=1500),
     seed=st.integers(min_value=0, max_value=2**32),
     lang=st.sampled_from(available_languages()),
-    max_length=st.sampled_from([40, 300]),
 )
-def test_long_streams_equal_whole(words: list[str], seed: int, lang: str, max_length: int) -> None:
-    # Long enough for the buffer to be trimmed many times and for max_length cuts to happen.
+def test_long_streams_equal_whole(words: list[str], seed: int, lang: str) -> None:
+    # Long enough for the buffer to be trimmed many times, sentences and tokens alike.
     text = "".join(words)
-    whole_seg = Segmenter(lang, max_length=max_length)
+    whole_seg = Segmenter(lang)
     whole = whole_seg.feed(text) + whole_seg.flush()
-    seg = Segmenter(lang, max_length=max_length)
+    seg = Segmenter(lang)
     rng = random.Random(seed)
     streamed: list[str] = []
     i = 0

@@ -42,12 +42,14 @@ from fsm_agent.core.voices import VoiceBook, widen_ascii
 from fsm_agent.text.cleanup import SpeechCleaner
 from fsm_agent.text.first_clause import reply_segmenter
 from fsm_agent.text.join import join_sentences
+from fsm_agent.text.speech_units import speech_units
 
 log = logging.getLogger("fsm_agent.core.controller")
 # A word longer than this is cut where the reply reaches its limit, not left out whole.
 _LONGEST_WORD = 40
 # A sentence that ends like one: a terminator, then perhaps closing quotes or brackets.
-_COMPLETE = regex.compile(r"[。！？!?.…．｡][\p{Pe}\p{Pf}\p{Po}\s]*$")
+# Every script's terminators (। ؟ ። too), as the rule files' sentence_terminal lists them.
+_COMPLETE = regex.compile(r"[\p{Sentence_Terminal}…][\p{Pe}\p{Pf}\p{Po}\s]*$")
 
 
 @dataclass(slots=True)
@@ -341,8 +343,12 @@ class Controller:
         self._out.append(command)
 
     def _queue(self, sentences: list[str]) -> None:
+        s = self.settings
         for sentence in sentences:
-            self._add(self._cleaner.clean(sentence), from_llm=True)
+            # A sentence too long for one lip-sync string is spoken in units, cut at its
+            # soft breaks (the segmenter itself keeps sentences whole).
+            for unit in speech_units(self._cleaner.clean(sentence), s.lang):
+                self._add(unit, from_llm=True)
 
     def _add(self, text: str, *, from_llm: bool) -> None:
         """Queue ``text`` in the voice of its language, in pieces that fit a line.

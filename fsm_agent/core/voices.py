@@ -21,6 +21,7 @@ ENGINES: tuple[str, ...] = ("open_jtalk", "flite", "other")
 
 _WIDE_OFFSET = 0xFEE0  # "!" (U+0021) .. "~" (U+007E)  ->  U+FF01 .. U+FF5E
 _WIDEN = {c: c + _WIDE_OFFSET for c in range(0x21, 0x7F)}
+_NARROW = {c + _WIDE_OFFSET: c for c in range(0x21, 0x7F)}
 
 # Script of a sentence -> the language whose voice says it.
 _KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}ー]")
@@ -58,6 +59,15 @@ def widen_ascii(text: str) -> str:
     ASCII bytes never outnumber the rest.
     """
     return text.translate(_WIDEN)
+
+
+def narrow_ascii(text: str) -> str:
+    """Undo :func:`widen_ascii`: full-width forms of printable ASCII back to ASCII.
+
+    What an Open JTalk voice was sent, narrowed, is what the model wrote (a full-width form
+    the model wrote itself comes back as ASCII, and is widened again the same way).
+    """
+    return text.translate(_NARROW)
 
 
 def is_safe_for_open_jtalk(text: str) -> bool:

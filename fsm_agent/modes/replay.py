@@ -155,7 +155,7 @@ def main(args: argparse.Namespace) -> int:
     out = utf8_output(sys.stdout)
     transcript = read_transcript(_read_bytes(args.file), args.step)
     settings = settings_from_args(args)
-    spoken = spoken_replies(transcript, settings.alias)
+    spoken = spoken_replies(transcript, settings.alias, settings.voice_engines)
     recorded = dict(transcript.settings)
     if len(set(spoken.voices)) == 1:
         recorded.setdefault("voice", spoken.voices[0])

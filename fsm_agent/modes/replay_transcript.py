@@ -21,6 +21,7 @@ import regex
 
 from fsm_agent.core.events import Event, StreamEnd, StreamError, Utterance, event_from_message
 from fsm_agent.core.protocol import parse_line
+from fsm_agent.core.voices import engine_of, narrow_ascii
 from fsm_agent.runtime.record import REPLAY_SETTINGS
 from fsm_agent.text.join import join_sentences
 
@@ -194,17 +195,22 @@ class SpokenReplies:
         return None
 
 
-def spoken_replies(transcript: ParsedTranscript, alias: str) -> SpokenReplies:
+def spoken_replies(
+    transcript: ParsedTranscript, alias: str, engines: Iterable[tuple[str, str]] = ()
+) -> SpokenReplies:
     """Rebuild the replies of an AllLog or plain transcript from our echoed ``SYNTH_START`` lines.
 
     Each ``RECOG_EVENT_STOP`` opens a turn; the text of every ``SYNTH_START|alias|voice|text``
     after it joins that turn's reply (with a space between sentences, none between two CJK
     ones). Those sentences are what was spoken, so a turn cut short by a barge-in replays with
-    what was heard, and an ``--error-reply`` sentence replays as a reply.
+    what was heard, and an ``--error-reply`` sentence replays as a reply. A sentence sent to an
+    Open JTalk voice had its ASCII widened on the way out; it is narrowed back, so that the
+    reply is the model's text again (re-split, a widened ``．`` would end a sentence early).
 
     Args:
         transcript: The transcript (a ``--record`` file has its own replies; it gives none here).
         alias: Our model alias.
+        engines: ``(voice, engine)`` pairs, the ``voice_engines`` setting.
 
     Returns:
         The replies, our echoed lines and their voices.
@@ -224,8 +230,11 @@ def spoken_replies(transcript: ParsedTranscript, alias: str) -> SpokenReplies:
         elif msg.type == "SYNTH_START" and msg.arg(0) == alias and len(msg.args) >= 3:
             out.sent.append("|".join((msg.type, *msg.args)))
             out.voices.append(msg.args[1])
-            if turns and msg.args[2].strip():
-                turns[-1][1].append(msg.args[2].strip())
+            text = msg.args[2].strip()
+            if engine_of(msg.args[1], engines) == "open_jtalk":
+                text = narrow_ascii(text)
+            if turns and text:
+                turns[-1][1].append(text)
         elif msg.type == "SYNTH_STOP" and msg.arg(0) == alias:
             out.sent.append("|".join((msg.type, *msg.args)))
     out.replies = [(user, join_sentences(sentences)) for user, sentences in turns if sentences]

@@ -7,6 +7,11 @@ table rules and link targets go; inline code keeps its text; fenced code blocks 
 all (the cleaner remembers across sentences that it is inside one). Emoji are dropped unless
 asked for; a keycap digit (1️⃣) is read as its digit. Symbols that voices read or that mark
 prosody are not emoji here: © ® ™ stay, and ‼ ⁉ become "!!" and "!?".
+
+Text that is not speech at all: terminal escapes (ESC[31m) are dropped whole; a control
+character or an invisible separator (zero-width space, word joiner, BOM) reads as a space, so
+the words around it stay apart. A bare URL is said as a person would: its host name without
+"www." (https://www.example.com/a?b=1 -> "example.com"), never character by character.
 """
 
 from __future__ import annotations
@@ -47,7 +52,30 @@ _KEYCAP = regex.compile(r"([0-9#*])\uFE0F?\u20E3")
 _PRESENTATION = regex.compile(r"[\uFE0E\uFE0F]")
 _PUNCTUATION = {"\u203c": "!!", "\u2049": "!?"}
 _SPACES = regex.compile(r"[^\S\n]+")
+# Terminal escape sequences: CSI (ESC [ ... final byte), OSC (ESC ] ... BEL or ESC \), and
+# two-character escapes.
+_ANSI = regex.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?"
+)
+# Controls (but tab and newline) and invisible separators. Not the zero-width joiner and
+# non-joiner (U+200C, U+200D): they shape emoji and Indic and Persian words.
+_SEPARATORS = regex.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2060\ufeff\u180e\u2028\u2029]+")
+_SOFT_HYPHEN = "\u00ad"
+# A bare web address (one inside a markdown link was reduced to its text before this).
+_URL = regex.compile(
+    r"(?:\b(?:https?|ftp)://|\bwww\.)(?:[^\s/?#@]*@)?(?P<host>[\p{L}\p{N}](?:[\p{L}\p{N}.-]*[\p{L}\p{N}])?)(?::\d+)?"
+    r"(?:[/?#][^\s]*?)?(?=[.,;:!?)\]}\"'”’»]*(?:\s|$))"
+)
+# Emphasis marks touching a letter of a script without spaces between words (これは**とても):
+# left over when a line break fell inside **...**, they are never speech.
+_CJK_MARKS = regex.compile(r"(?<=\p{Lo})[*_]{1,3}|[*_]{1,3}(?=\p{Lo})")
 _SPEAKABLE = regex.compile(r"[\p{L}\p{N}]")
+
+
+def _host(m: regex.Match[str]) -> str:
+    host = m.group("host").strip(".-")
+    return host.removeprefix("www.") if host.count(".") > 1 else host
 
 
 class SpeechCleaner:
@@ -78,7 +106,8 @@ class SpeechCleaner:
             a horizontal rule, only symbols or emoji).
 
         """
-        text = self._outside_fences(sentence)
+        text = _SEPARATORS.sub(" ", _ANSI.sub("", sentence)).replace(_SOFT_HYPHEN, "")
+        text = self._outside_fences(text)
         if not text.strip():
             return ""
         if not self.keep_emoji:
@@ -94,13 +123,14 @@ class SpeechCleaner:
         text = _LINK.sub(r"\1", text)
         text = _REF_LINK.sub(r"\1", text)
         text = _AUTOLINK.sub(r"\1", text)
+        text = _URL.sub(_host, text)
         text = _HTML_TAG.sub(" ", text)
         text = _INLINE_CODE.sub(lambda m: m.group(2).strip(), text)
         text = _STRONG_EMPHASIS.sub(r"\2", text)
         text = _STRONG.sub(r"\2", text)
         text = _EMPHASIS.sub(r"\2", text)
         text = _STRIKE.sub(r"\1", text)
-        text = _STRAY_MARKS.sub("", text)
+        text = _STRAY_MARKS.sub("", _CJK_MARKS.sub("", text))
         if "|" in text and text.strip().startswith("|"):
             text = ", ".join(cell for cell in _TABLE_BAR.split(text.strip()) if cell)
         if not self.keep_emoji:

@@ -87,11 +87,17 @@ def decide(
         return hold
     last, end, stack, emphasis = _walk_cluster(rules, w.text, w.at, end, stack, emphasis)
     if stack:
-        if buf.find(rules.pairs[stack[-1]], w.lo + end, c + rules.max_hold) >= 0:
+        # A line break ends the sentence whatever is open: the pair can only close before it.
+        newline = buf.find("\n", w.lo + end, c + rules.max_hold)
+        reach = c + rules.max_hold if newline < 0 else newline
+        if buf.find(rules.pairs[stack[-1]], w.lo + end, reach) >= 0:
             return Decision(REJECT, w.lo + end, stack, emphasis)  # the pair closes in view
-        if not w.done:
+        if not w.done and newline < 0:
             return hold
         stack = []  # never closed within the bound: judge it as if outside
+    if end < m.end() and w.text[end - 1].isspace():
+        # The cluster stopped at a spaced mark that opens the next sentence (savoir. " Elle).
+        return Decision(SPLIT, w.lo + end, stack, emphasis)
     verdict = _after_cluster(rules, w.text, last, end, w.done)
     return hold if verdict == HOLD else Decision(verdict, w.lo + end, stack, emphasis)
 
@@ -108,8 +114,11 @@ def _at_terminator(rules: Rules, w: _Window) -> int | None:
 def _cluster_may_grow(rules: Rules, w: _Window, partial: bool, end: int) -> bool:
     """Whether text still to come could extend the cluster ending at ``end``."""
     # A space at the very end may still be part of a spaced ellipsis (". . .") or come before
-    # a spaced closer (French ". »").
-    return partial or end >= w.view or (end + 1 == w.view and w.text[end] in rules.cluster_spaces)
+    # a spaced closer (French ". »"); the text at the end may begin one more mark (" :-").
+    if partial or end >= w.view or (end + 1 == w.view and w.text[end] in rules.cluster_spaces):
+        return True
+    more = rules.cluster_part.match(w.text, end, w.view, partial=True)
+    return more is not None and more.partial
 
 
 def _walk_cluster(

@@ -26,9 +26,18 @@ _STRING_KEYS = (
     "spaced_closers",
     "emphasis",
     "bullets",
+    "sentence_terminal",
 )
 # Keys whose value a child replaces.
-_SCALAR_KEYS = ("name", "list_marker", "soft_break", "trailing", "max_hold", "look_behind")
+_SCALAR_KEYS = (
+    "name",
+    "list_marker",
+    "soft_break",
+    "trailing",
+    "emoticons",
+    "max_hold",
+    "look_behind",
+)
 # The spaces French sets before » (plain, no-break, narrow no-break).
 CLOSER_SPACES = " \u00a0\u202f"
 
@@ -66,6 +75,7 @@ class Rules:
     scan: regex.Pattern[str]  # the candidates outside a list
     scan_list: regex.Pattern[str]  # the same, plus inline item markers
     cluster: regex.Pattern[str]  # a terminator with the closers and marks that stay with it
+    cluster_part: regex.Pattern[str]  # one more mark of a cluster
     list_marker: regex.Pattern[str]
     list_item: regex.Pattern[str]
     marker_chars: frozenset[str]
@@ -158,7 +168,7 @@ def _compile_rules(data: dict[str, Any]) -> dict[bool, list[Rule]]:
     for raw in data["rules"]:
         before = _expand(raw.get("before", ""), words)
         after = raw.get("after")
-        source = (f"(?<={before})" if before else "") + _expand(raw.get("next", ""), words)
+        source = (f"(?<={before})" if before else "") + f"(?:{_expand(raw.get('next', ''), words)})"
         rule = Rule(
             name=raw.get("name", ""),
             after=frozenset(after) if after else None,
@@ -180,13 +190,16 @@ def _scan_source(data: dict[str, Any], terminators: str) -> str:
 
 
 def _cluster_source(data: dict[str, Any], terminators: str) -> str:
-    """A terminator followed by what stays with it: terminators, closers, emoji, " ." ."""
+    """One mark that stays with a terminator: terminators, closers, emoji, " .", emoticons."""
     t_class = _char_class(terminators)
     c_class = _char_class(data["closers"] + data["emphasis"])
     part = f"{t_class}|{c_class}|{data.get('trailing') or '(?!)'}| (?=\\.)"
+    if data.get("emoticons"):
+        # An emoticon after a terminator, with or without a space, ends with its sentence.
+        part += f"| ?(?:{data['emoticons']})(?![\\p{{L}}\\p{{N}}])"
     if data["spaced_closers"]:
         part += f"|[{CLOSER_SPACES}]{_char_class(data['spaced_closers'])}"
-    return f"{t_class}(?:{part})*"
+    return part
 
 
 def _by_terminator(rules: list[Rule], terminators: str) -> dict[str, tuple[Rule, ...]]:
@@ -210,8 +223,10 @@ def load(lang: str) -> Rules:
         )
     data = _resolve(lang)
     terminators = data["terminators"] + data["spaced_terminators"]
+    terminators += "".join(ch for ch in data.get("sentence_terminal", "") if ch not in terminators)
     list_marker = data["list_marker"]
     scan = _scan_source(data, terminators)
+    part = _cluster_source(data, terminators)
     by_position = _compile_rules(data)
     end_rules = _by_terminator(by_position[False], terminators)
     return Rules(
@@ -226,7 +241,8 @@ def load(lang: str) -> Rules:
         # Inline item markers ("... first item 2. The second") only matter inside a list;
         # looking for them costs most of the scan, so a second pattern does it only then.
         scan_list=regex.compile(f"{scan}|(?P<li>(?<=\\s)(?:{list_marker}))"),
-        cluster=regex.compile(_cluster_source(data, terminators)),
+        cluster=regex.compile(f"{_char_class(terminators)}(?:{part})*"),
+        cluster_part=regex.compile(part),
         cluster_spaces=CLOSER_SPACES if data["spaced_closers"] else " ",
         list_marker=regex.compile(list_marker),
         list_item=regex.compile(f"(?<=\\s)(?:{list_marker})"),

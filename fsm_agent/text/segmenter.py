@@ -33,6 +33,8 @@ _MAX_OPEN = 16
 # nearest one it belongs to, skipping the strays above it ("(a [b) c" closes the "("), but a
 # stray opener far down does not swallow every closer after it.
 _CLOSE_REACH = 4
+# What a closing quote follows: a word, a number, a terminator or comma, a closing bracket.
+_AFTER_WORD = regex.compile(r"[\p{L}\p{N}\p{M}.,;:!?…)\]}]")
 # Letters and digits of scripts that put spaces between words: an emphasis mark between two
 # of them is inside a word (snake_case_name), not markdown.
 _WORD_CHAR = regex.compile(r"[\p{LC}\p{Nd}]")
@@ -57,24 +59,23 @@ class Segmenter:
     Args:
         lang: Rule file to use: a code from :func:`available_languages`; ``"auto"`` handles
             mixed Japanese, Chinese, Korean and Latin-script text.
-        max_length: A sentence that grows past this many characters without an end is cut at
-            its last soft break (、，,;:), else its last space, else at this length.
+
+    A sentence may be of any length: cutting a long one for a synthesizer is a speech concern
+    (:func:`fsm_agent.text.speech_units.speech_units`), not a sentence boundary.
 
     Raises:
-        ValueError: If ``lang`` has no rule file or ``max_length`` is not positive.
+        ValueError: If ``lang`` has no rule file.
 
     """
 
-    def __init__(self, lang: str = "auto", max_length: int = 300) -> None:
-        if max_length < 1:
-            raise ValueError(f"max_length must be positive, got {max_length}")
+    def __init__(self, lang: str = "auto") -> None:
         self.lang = lang
-        self.max_length = max_length
         self._rules = load(lang)
         self._reset()
 
     def _reset(self) -> None:
         self._buf = ""
+        self._head: list[str] = []  # the current sentence's text already dropped from _buf
         self._start = 0  # where the current sentence starts in _buf
         self._pos = 0  # every candidate before this has been decided
         self._stack: list[str] = []  # open brackets and quotes of the current sentence
@@ -122,9 +123,6 @@ class Segmenter:
         """Take one step of the scan; False when it must wait for more text (or the end)."""
         if self._at_start and not self._open_sentence(final):
             return False
-        if self._pos - self._start >= self.max_length:
-            self._force_cut(out)
-            return True
         in_list = self._list is not None
         rules = self._rules
         m = (rules.scan_list if in_list else rules.scan).search(self._buf, self._pos)
@@ -132,21 +130,14 @@ class Segmenter:
             # The last few characters may begin a list marker: look at them again later.
             n = len(self._buf)
             self._pos = n if final or not in_list else max(self._pos, n - _MARKER_WINDOW)
-            return self._over_length()
+            return False
         c = m.start()
         if in_list and not final:
             held = self._partial_marker(c)
             if held is not None:
                 self._pos = held
-                return self._over_length()
-        if c - self._start >= self.max_length:
-            self._pos = c
-            return True
+                return False
         return self._candidate(out, m, final)
-
-    def _over_length(self) -> bool:
-        """Whether the sentence has grown past max_length (so the scan goes on to cut it)."""
-        return self._pos - self._start >= self.max_length
 
     def _open_sentence(self, final: bool) -> bool:
         """Find where the current sentence starts and whether it opens with a list marker.
@@ -163,8 +154,7 @@ class Segmenter:
             # long run of it is not searched again on every chunk.
             self._start = self._pos = len(buf)
             return False
-        # A sentence starts at its first visible character, wherever the chunks ended:
-        # max_length counts from there.
+        # A sentence starts at its first visible character, wherever the chunks ended.
         first = self._start = m.start()
         # A marker ("2.)", "• 10.") is short: judge it on a fixed window, once full, or as soon
         # as the text so far cannot begin one.
@@ -186,7 +176,7 @@ class Segmenter:
         if kind == "nl":
             self._break(out, c, c + 1)
         elif kind == "b":
-            self._bracket(self._buf[c])
+            self._bracket(c)
             self._pos = c + 1
         elif kind == "li" or kind == "bu":
             self._list_item(out, m)
@@ -209,17 +199,27 @@ class Segmenter:
         return True
 
     def _compact(self) -> None:
+        """Drop text no decision can see again, so each chunk costs the same however long."""
+        # Every decision is made at or after _pos and looks back at most look_behind.
+        keep = self._pos - self._rules.look_behind
         if self._start > _COMPACT_AT:
-            # Every decision is made at or after the start, so this keeps all it may see.
-            cut = self._start - self._rules.look_behind
-            self._buf = self._buf[cut:]
-            self._start -= cut
-            self._pos -= cut
+            cut = min(self._start, keep)
+        elif keep - self._start > _COMPACT_AT:
+            # A long sentence: its text so far moves to the head, which is only joined once.
+            cut = keep
+            self._head.append(self._buf[self._start : cut])
+            self._start = cut
+        else:
+            return
+        self._buf = self._buf[cut:]
+        self._start -= cut
+        self._pos -= cut
 
     # ---- sentence ends -------------------------------------------------------------------------
 
     def _emit(self, out: list[str], a: int, b: int) -> None:
-        sentence = self._buf[a:b].strip()
+        sentence = ("".join(self._head) + self._buf[a:b]).strip()
+        self._head = []
         if sentence:
             out.append(sentence)
 
@@ -231,23 +231,6 @@ class Segmenter:
         self._stack.clear()
         self._emphasis = {}
         self._at_start = True
-
-    def _force_cut(self, out: list[str]) -> None:
-        """Cut a sentence that reached max_length without an end, at a place the text decides."""
-        buf, s = self._buf, self._start
-        window_end = s + self.max_length
-        cut = 0
-        for m in self._rules.soft_break.finditer(buf, s, window_end):
-            cut = m.end()
-        if cut <= s:
-            cut = max(buf.rfind(" ", s + 1, window_end), buf.rfind("\t", s + 1, window_end))
-        if cut <= s:
-            cut = window_end
-        self._emit(out, s, cut)
-        self._start = cut
-        self._pos = max(self._pos, cut)
-        self._stack.clear()
-        self._emphasis = {}
 
     # ---- marks inside a sentence ---------------------------------------------------------------
 
@@ -268,19 +251,28 @@ class Segmenter:
                     return p
         return None
 
-    def _bracket(self, ch: str) -> None:
-        stack = self._stack
+    def _bracket(self, c: int) -> None:
+        """Track the bracket or quote mark at ``c``: it closes an open one, or opens one."""
+        stack, ch = self._stack, self._buf[c]
+        if c > 0 and self._buf[c - 1] == "\x1b":
+            return  # a terminal escape (ESC[31m), not a bracket
         for i in range(len(stack) - 1, max(-1, len(stack) - 1 - _CLOSE_REACH), -1):
             if self._rules.pairs[stack[i]] == ch:
                 del stack[i:]
                 return
-        if ch in self._rules.pairs and len(stack) < _MAX_OPEN:
-            stack.append(ch)
+        if ch not in self._rules.pairs or len(stack) >= _MAX_OPEN:
+            return
+        # A mark that both opens and closes (") right after a word closes a quote opened before
+        # this sentence (politica". "Ma no): it opens nothing.
+        started = c > self._start or self._head
+        if self._rules.pairs[ch] == ch and started and _AFTER_WORD.match(self._buf[c - 1]):
+            return
+        stack.append(ch)
 
     def _emphasis_run(self, a: int, b: int) -> None:
         """Track a run of an emphasis mark (``**``, ``_``, a backtick) at ``a:b``."""
         buf, mark = self._buf, self._buf[a]
-        before = buf[a - 1] if a > self._start else " "
+        before = buf[a - 1] if a > self._start or self._head else " "
         after = buf[b] if b < len(buf) else " "
         if _WORD_CHAR.match(before) and _WORD_CHAR.match(after):
             return
@@ -302,7 +294,8 @@ class Segmenter:
             and ordinal[0] == self._list[0]
             and ordinal[1] == self._list[1] + 1
         )
-        if (self._buf[c] in self._rules.bullets or is_next) and self._buf[self._start : c].strip():
+        started = self._head or self._buf[self._start : c].strip()
+        if (self._buf[c] in self._rules.bullets or is_next) and started:
             self._break(out, c, c)
         else:
             # Not a new item: look at its characters again as ordinary text ("p. 55").
