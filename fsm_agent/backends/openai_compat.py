@@ -338,6 +338,8 @@ class OpenAIBackend:
         on its own as soon as the import is done.
         """
         self._closing = True
+        if self.warmer is not None:
+            self.warmer.closed = True  # read on the loop; a late warm-up would outlive it
         loop = self._loop
         if loop is None:
             return

@@ -62,6 +62,7 @@ class ConnectionWarmer:
         self._streams = 0  # replies in flight
         self._wanted = False  # a warm-up was asked for while a reply was in flight
         self.sent = 0  # warm-ups sent (for tests and the log)
+        self.closed = False  # the backend is shutting down: no new warm-up
 
     def request(self) -> None:
         """Ask for a warm-up (any thread); it is sent on the loop if the rules allow it."""
@@ -94,6 +95,8 @@ class ConnectionWarmer:
             self._start()
 
     def _start(self) -> None:
+        if self.closed:
+            return
         if self._streams:
             self._wanted = True
             return

@@ -9,7 +9,7 @@ import regex
 
 log = logging.getLogger("fsm_agent.core.history")
 
-SCALE_BOUNDS = (0.25, 16.0)
+SCALE_BOUNDS = (1 / 16, 16.0)
 """The server's token count over our estimate that a usage report may set.
 
 Real tokenizers stay well inside: about 1x for English and CJK, up to some 8x for scripts that
