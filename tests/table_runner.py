@@ -25,7 +25,9 @@ A row has exactly one input:
   end / a failure of the previous generation.
 - ``end = true``: the current stream ends (``tokens = N``: the server's usage report).
 - ``error = "reason"``: the current stream fails.
-- ``deadline = "synth"`` or ``"stream"``: that deadline passes.
+- ``deadline = "synth"``, ``"stream"`` or ``"idle_talk"``: that deadline passes.
+- ``summary_answer = "text"``: the answer to the last summary request (``--summarize``);
+  ``summary_error = "reason"``: that request fails.
 
 ``repeat = { text = "a", times = 5000 }`` appends a long run to a host or chunk text.
 
@@ -39,6 +41,10 @@ Expectations, checked after the row:
   out: ``[["user", "hi"]]``.
 - ``turn``: optional, the outcome of the turn that ended in this row: done, interrupted,
   failed or empty.
+- ``armed``: optional, the deadlines armed after the row, e.g. ``["idle_talk", "synth"]``.
+- ``summarize``: optional, whether a summary request was made in this row.
+- ``summary``: optional, the running summary after the row ("" for none).
+- ``cleared``: optional, whether the history file was told to empty itself in this row.
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     CancelStream,
     Chunk,
+    ClearMemory,
     Command,
     Deadline,
     Event,
@@ -65,6 +72,9 @@ from fsm_agent.core.events import (
     StartStream,
     StreamEnd,
     StreamError,
+    Summarize,
+    SummaryDone,
+    SummaryFailed,
     TurnDone,
     event_from_message,
 )
@@ -85,11 +95,25 @@ INPUTS = (
     "error",
     "stale_error",
     "deadline",
+    "summary_answer",
+    "summary_error",
 )
-EXPECTATIONS = ("out", "state", "cancel", "history", "request", "turn")
+EXPECTATIONS = (
+    "out",
+    "state",
+    "cancel",
+    "history",
+    "request",
+    "turn",
+    "summarize",
+    "summary",
+    "cleared",
+    "armed",
+)
 MODIFIERS = ("tokens", "repeat")
 CASE_KEYS = ("name", "description", "settings", "row", "xfail", "process")
 OUTCOMES = ("done", "interrupted", "failed", "empty")
+DEADLINES = ("synth", "stream", "idle_talk")
 
 
 class CaseFormatError(ValueError):
@@ -114,6 +138,10 @@ class Row:
     history: tuple[tuple[str, str], ...] | None
     request: tuple[tuple[str, str], ...] | None
     turn: str | None
+    summarize: bool | None = None
+    summary_after: str | None = None
+    cleared: bool | None = None
+    armed: tuple[str, ...] | None = None
 
     def describe(self) -> str:
         """The input as written in the file (long values shortened)."""
@@ -248,10 +276,18 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
         raise CaseFormatError(f"{where}: needs exactly one input of {INPUTS}, has {inputs}")
     kind = inputs[0]
     value = raw[kind]
+    flags = {}
+    for key in ("summarize", "cleared"):
+        if key in raw and not isinstance(raw[key], bool):
+            raise CaseFormatError(f"{where}: {key} must be true or false")
+        flags[key] = raw.get(key)
+    summary_after = raw.get("summary")
+    if summary_after is not None and not isinstance(summary_after, str):
+        raise CaseFormatError(f"{where}: summary must be a string")
     if kind in ("end", "stale_end") and value is not True:
         raise CaseFormatError(f"{where}: write {kind} = true")
-    if kind == "deadline" and value not in ("synth", "stream"):
-        raise CaseFormatError(f'{where}: deadline is "synth" or "stream"')
+    if kind == "deadline" and value not in DEADLINES:
+        raise CaseFormatError(f"{where}: deadline is one of {DEADLINES}")
     if kind not in ("end", "stale_end") and not isinstance(value, str):
         raise CaseFormatError(f"{where}: {kind} must be a string")
     if "repeat" in raw:
@@ -283,7 +319,27 @@ def _parse_row(case_where: str, number: int, raw: dict[str, Any]) -> Row:
     turn = raw.get("turn")
     if turn is not None and turn not in OUTCOMES:
         raise CaseFormatError(f"{where}: turn is one of {OUTCOMES}")
-    return Row(number, kind, value, tokens, tuple(out), state, cancel, history, request, turn)
+    armed = raw.get("armed")
+    if armed is not None and not (
+        isinstance(armed, list) and all(kind in DEADLINES for kind in armed)
+    ):
+        raise CaseFormatError(f"{where}: armed is a list of deadlines from {DEADLINES}")
+    return Row(
+        number,
+        kind,
+        value,
+        tokens,
+        tuple(out),
+        state,
+        cancel,
+        history,
+        request,
+        turn,
+        flags["summarize"],
+        summary_after,
+        flags["cleared"],
+        None if armed is None else tuple(sorted(armed)),
+    )
 
 
 def host_bytes(spec: str) -> bytes:
@@ -308,8 +364,14 @@ def host_bytes(spec: str) -> bytes:
 
 
 def case_settings(case: Case) -> Settings:
-    """The case's settings on top of the defaults, validated; the environment is not read."""
-    return load_settings(overrides=case.settings, environ={})
+    """The case's settings on top of the defaults, validated; the environment is not read.
+
+    A relative ``gestures`` file is relative to the case file.
+    """
+    settings = dict(case.settings)
+    if settings.get("gestures"):
+        settings["gestures"] = case.path.parent / settings["gestures"]
+    return load_settings(overrides=settings, environ={})
 
 
 def make_event(row: Row, controller: Controller) -> Event | None:
@@ -336,6 +398,13 @@ def make_event(row: Row, controller: Controller) -> Event | None:
             return StreamError(gen - 1, row.value)
         case "deadline":
             return Deadline(row.value)
+        case "summary_answer" | "summary_error":
+            asked = controller.memory.asked
+            if asked is None:
+                raise CaseFormatError(f"row {row.number}: {row.kind} but no summary was asked for")
+            if row.kind == "summary_error":
+                return SummaryFailed(asked.job, row.value)
+            return SummaryDone(asked.job, row.value, asked.through)
     raise AssertionError(row.kind)  # pragma: no cover
 
 
@@ -402,7 +471,9 @@ def _request(commands: list[Command]) -> tuple[tuple[str, str], ...] | None:
     return None
 
 
-def _check(row: Row, controller: Controller, commands: list[Command]) -> list[str]:
+def _check(
+    row: Row, controller: Controller, commands: list[Command], armed: tuple[str, ...] = ()
+) -> list[str]:
     """Return one line per expectation that does not hold."""
     problems: list[str] = []
     out = tuple(c.line for c in commands if isinstance(c, Send))
@@ -425,10 +496,22 @@ def _check(row: Row, controller: Controller, commands: list[Command]) -> list[st
             problems.append(
                 f"request: expected {[list(p) for p in row.request]}\n         actual   {actual}"
             )
+    asked = any(isinstance(c, Summarize) for c in commands)
+    if row.summarize is not None and asked != row.summarize:
+        problems.append(f"summarize: expected {row.summarize}, actual {asked}")
+    if row.summary_after is not None and controller.history.summary != row.summary_after:
+        problems.append(
+            f"summary: expected {row.summary_after!r}, actual {controller.history.summary!r}"
+        )
+    cleared = any(isinstance(c, ClearMemory) for c in commands)
+    if row.cleared is not None and cleared != row.cleared:
+        problems.append(f"cleared: expected {row.cleared}, actual {cleared}")
     if row.turn is not None:
         outcomes = [c.outcome for c in commands if isinstance(c, TurnDone)]
         if row.turn not in outcomes:
             problems.append(f"turn:    expected {row.turn}, actual {outcomes or 'no turn ended'}")
+    if row.armed is not None and armed != row.armed:
+        problems.append(f"armed:   expected {list(row.armed)}, actual {list(armed)}")
     return problems
 
 
@@ -463,7 +546,7 @@ def run_case(case: Case, *, check: bool = True) -> Coverage:
         )
         if not check:
             continue
-        problems = _check(row, controller, commands)
+        problems = _check(row, controller, commands, tuple(sorted(interp.deadlines)))
         if problems:
             raise CaseFailure(
                 f"{case.path}: case {case.name!r}, row {row.number} ({row.describe()}):\n"

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from agent_cli import clean_env
 
+from fsm_agent.core.memory import mark_interrupted
 from fsm_agent.core.speech_time import UNHEARD_SLACK, estimate
 from fsm_agent.core.voices import widen_ascii
 from fsm_agent.sim.host_process import HostProcess
@@ -134,14 +135,16 @@ def test_the_synth_deadline_grows_with_each_sentence_length(
     assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
     finish(host)
     armed = [float(x) for x in re.findall(r"synth deadline in ([0-9.]+) s", read(log_file))]
-    # per sentence: synth_timeout for its START, then from the START the expected speech (this
-    # fast simulated host's sentences are too short to teach the voice's pace) with room
+    # per sentence: when sent, the whole wait; at the host's echo of the line, synth_timeout for
+    # its START; from the START, the expected speech with room (this fast simulated host's
+    # sentences are too short to teach the voice's pace, so both whole waits are the same)
     expected = []
     for text in SPOKEN:
         speech = max(0.5 * len(text), UNHEARD_SLACK * estimate(text, "open_jtalk"))
-        expected += [pytest.approx(2.0), pytest.approx(2 + speech, abs=0.001)]
+        whole = pytest.approx(2 + speech, abs=0.001)
+        expected += [whole, pytest.approx(2.0), whole]
     assert armed == expected
-    assert armed[3] > armed[1]  # a longer sentence, a longer wait
+    assert armed[5] > armed[2]  # a longer sentence, a longer wait
 
 
 def test_three_turns_through_the_process_open_one_connection(server: FakeOpenAI) -> None:
@@ -257,7 +260,12 @@ def test_barge_in_while_the_request_waits_for_headers_closes_it_at_once(
     assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
     finish(host)
     assert len(server.chat_requests) == 2  # the cancelled request was not retried
-    assert server.chat_requests[-1].body["messages"][1:] == [{"role": "user", "content": "second"}]
+    # nothing was heard of the first reply: only the mark of the interruption is kept
+    assert server.chat_requests[-1].body["messages"][1:] == [
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "…"},
+        {"role": "user", "content": "second"},
+    ]
 
 
 def test_barge_in_stops_speech_cancels_stream_and_keeps_only_what_was_heard() -> None:
@@ -276,7 +284,8 @@ def test_barge_in_stops_speech_cancels_stream_and_keeps_only_what_was_heard() ->
         heard = srv.chat_requests[-1].body["messages"][2]
         assert heard["role"] == "assistant"
         said_before = synth_texts(host)[: synth_texts(host).index("OK.")]
-        assert heard["content"] == " ".join(said_before)
+        # the last one was cut off by the SYNTH_STOP: not heard to its end, so not kept
+        assert heard["content"] == mark_interrupted(" ".join(said_before[:-1]), "ellipsis")
         assert "Four and more." * 3 not in heard["content"]
 
 

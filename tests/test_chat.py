@@ -275,7 +275,8 @@ def test_terminal_typewriter_and_ctrl_c_barge_in(tmp_path: Path) -> None:
         term.type(b"/history\r")
         term.read_until("bot: ")
         heard = term.read_until("\r\n")
-        assert heard == "First sentence here. Second sentence comes now."  # only what was heard
+        # only what was heard, and the mark of the interruption (barge_in_mark = "ellipsis")
+        assert heard == "First sentence here. Second sentence comes now. …"
         term.read_until("you> ")
         term.type(b"next\r")
         term.read_until("ありがとう。\x1b[0m")
@@ -290,3 +291,43 @@ def test_terminal_typewriter_and_ctrl_c_barge_in(tmp_path: Path) -> None:
         assert term.wait() == 0
     finally:
         term.kill()
+
+
+def test_the_greeting_comes_first_and_tags_are_not_shown() -> None:
+    example = ROOT / "fsm_agent" / "modes" / "gestures.example.toml"
+    result = chat(
+        "hi\n/history\n",
+        "--backend", "echo", "--gestures", str(example),
+        "--greeting", "[bow]こんにちは、メイです。",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "» こんにちは、メイです。",
+        "you> hi",
+        "» You said: hi",
+        "you> /history",
+        "you: (The user has just arrived.)",
+        "bot: [bow]こんにちは、メイです。",  # the model sees its tags in the history
+        "you: hi",
+        "bot: You said: hi",
+    ]
+
+
+def test_history_file_carries_the_chat_over_and_reset_empties_it(tmp_path: Path) -> None:
+    memory = tmp_path / "chat.jsonl"
+    first = chat("Hello there.\n", "--backend", "echo", "--history-file", str(memory))
+    assert first.returncode == 0, first.stderr
+    second = chat(
+        "/history\n/reset\n/history\n", "--backend", "echo", "--history-file", str(memory)
+    )
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.splitlines() == [
+        "you> /history",
+        "you: Hello there.",
+        "bot: You said: Hello there.",
+        "you> /reset",
+        "(the conversation is forgotten)",
+        "you> /history",
+        "(no history yet)",
+    ]
+    assert memory.read_bytes() == b""

@@ -44,11 +44,21 @@ def test_relative_paths_in_the_file_are_relative_to_it(tmp_path: Path) -> None:
     assert s.resolved_prompt() == "あなたはジェネです。"
 
 
+def test_the_history_file_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text('history_file = "memory/mei.jsonl"\nsummarize = true\n', encoding="utf-8")
+    s = load_settings(cfg, environ={})
+    assert s.history_file == tmp_path / "memory" / "mei.jsonl"
+    assert s.summarize is True
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
         ("voise = 'x'", "unknown setting 'voise'"),
         ("barge_in = 'sometimes'", "barge_in must be one of"),
+        ("barge_in_mark = 'stars'", "barge_in_mark must be one of"),
+        ("summary_tokens = 5", "summary_tokens must be at least"),
         ("history_turns = 'many'", "history_turns"),
         ("synth_timeout = 0", "synth_timeout must be more than 0"),
         ("lang = 'xx'", "lang must be one of"),

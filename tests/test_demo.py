@@ -14,7 +14,7 @@ import pytest
 from agent_cli import run_agent
 
 from fsm_agent.backends.offline import OfflineStream
-from fsm_agent.core.settings import ConfigError, Settings
+from fsm_agent.core.settings import DEFAULT_IDLE_PROMPT, ConfigError, Settings
 from fsm_agent.core.voices import widen_ascii as W
 from fsm_agent.modes.demo import REPLIES, USER_3, Demo, demo_backend, demo_host, demo_replies
 from fsm_agent.modes.term import Palette, wants_color
@@ -68,7 +68,7 @@ def test_one_sentence_of_ours_at_a_time(demo: subprocess.CompletedProcess[str]) 
 
 def test_sentences_are_split_where_a_person_pauses(demo: subprocess.CompletedProcess[str]) -> None:
     sent = [t for label, t in rows(demo.stdout) if label == "agent->host"]
-    assert "SYNTH_START|0|mei_voice_normal|" + W("こんにちは！") in sent
+    assert "SYNTH_START|0|mei_voice_happy|" + W("こんにちは！") in sent  # [happy]: its voice
     assert (
         "SYNTH_START|0|mei_voice_normal|" + W("今日は晴れて、気温は23.5度くらいになりそうです。")
         in sent
@@ -83,11 +83,12 @@ def test_barge_in_stops_speech_and_keeps_only_what_was_heard(
     barge = found.index(("host->agent", f"RECOG_EVENT_STOP|{USER_3}"))
     after = [t for label, t in found[barge:] if label == "agent->host"]
     assert after[0] == "SYNTH_STOP|0"
-    assert after[1] == "SYNTH_START|0|mei_voice_normal|" + W("どういたしまして。")
+    assert after[1] == "MOTION_ADD|0|action|motions/action/ojigi.vmd|PART|ONCE   (gesture)"
+    assert after[2] == "SYNTH_START|0|mei_voice_normal|" + W("どういたしまして。")
     history = [t for label, t in found if label == "history"]
-    assert (
-        history[-3] == "AI: Sure! Tokyo is the capital of Japan, home to about 14 million people."
-    )
+    tokyo = history.index("user: Can you tell me about Tokyo in English?")
+    # the sentence cut off by the barge-in was not heard to its end: only the mark stays
+    assert history[tokyo + 1] == "AI: [nod]Sure! …"
     assert "cherry" not in "".join(history)
 
 
@@ -174,7 +175,8 @@ def test_the_demo_breaks_no_host_rule_in_process() -> None:
 def test_a_broken_host_rule_fails_the_demo() -> None:
     out = io.StringIO()
     demo = Demo(Settings(), 1 / 15, out)
-    demo.sim.allowed_types = frozenset({"SYNTH_START"})  # now the barge-in's SYNTH_STOP is one
+    # Now the barge-in's SYNTH_STOP is one.
+    demo.sim.allowed_types = frozenset({"SYNTH_START", "MOTION_ADD"})
     assert demo.run() == 1
     assert [v.kind for v in demo.sim.violations] == ["unexpected_type"]
     assert "violation   unexpected_type" in out.getvalue()
@@ -185,7 +187,7 @@ def test_offline_stream_paces_and_reports_pieces_for_the_demo() -> None:
     backend = demo_backend(scale=0.01, notify=news.append)
     stream = backend.open([{"role": "user", "content": USER_3}])
     pieces = list(stream)
-    assert "".join(pieces) == "どういたしまして。またいつでも話しかけてくださいね！"
+    assert "".join(pieces) == REPLIES[USER_3]
     assert news == [
         "request sent",
         f"first piece: {pieces[0]!r}",
@@ -215,7 +217,12 @@ def llm_news(out: str) -> list[str]:
 
 
 def sent_lines(out: str) -> list[str]:
-    return [text for label, text in rows(out) if label == "agent->host"]
+    """The speech lines we printed (gestures left out)."""
+    return [
+        text
+        for label, text in rows(out)
+        if label == "agent->host" and text.startswith(("SYNTH_START", "SYNTH_STOP"))
+    ]
 
 
 def test_no_stream_delivers_each_reply_whole_and_still_splits_it() -> None:
@@ -223,12 +230,13 @@ def test_no_stream_delivers_each_reply_whole_and_still_splits_it() -> None:
     assert result.returncode == 0, result.stderr
     news = llm_news(result.stdout)
     requests = [n for n in news if n.startswith("request sent")]
-    assert requests == ["request sent (no streaming: the reply comes whole)"] * 3
-    assert [n for n in news if n.startswith("reply complete")] == ["reply complete: 1 pieces"] * 3
+    # Three answers and the idle remark (the greeting is a fixed text: no request).
+    assert requests == ["request sent (no streaming: the reply comes whole)"] * 4
+    assert [n for n in news if n.startswith("reply complete")] == ["reply complete: 1 pieces"] * 4
     assert not any(n.startswith("first piece") for n in news)
     sent = sent_lines(result.stdout)
-    assert sent[:3] == [  # one reply, arrived at once, spoken sentence by sentence
-        "SYNTH_START|0|mei_voice_normal|" + W("こんにちは！"),
+    assert sent[2:5] == [  # one reply, arrived at once, spoken sentence by sentence
+        "SYNTH_START|0|mei_voice_happy|" + W("こんにちは！"),
         "SYNTH_START|0|mei_voice_normal|" + W("今日は晴れて、気温は23.5度くらいになりそうです。"),
         "SYNTH_START|0|mei_voice_normal|" + W("散歩にぴったりの一日ですね。"),
     ]
@@ -242,19 +250,27 @@ def test_script_backend_gives_the_replies(tmp_path: Path) -> None:
     result = run_demo("--backend", f"script:{script}")
     assert result.returncode == 0, result.stderr
     assert sent_lines(result.stdout) == [
+        "SYNTH_START|0|mei_voice_normal|" + W("こんにちは、メイです。"),  # the demo's greeting
+        "SYNTH_START|0|mei_voice_normal|" + W("今日もよろしくね！"),
         "SYNTH_START|0|mei_voice_normal|" + W("Hello there."),
         "SYNTH_START|0|mei_voice_normal|" + W("How are you?"),
         "SYNTH_START|0|mei_voice_normal|" + W("Short one."),  # one sentence: the turn ends before
         "SYNTH_START|0|mei_voice_normal|" + W("Bye."),  # the scripted user speaks up again
+        "SYNTH_START|0|mei_voice_normal|" + W("Hello there."),  # the idle remark: the script
+        "SYNTH_START|0|mei_voice_normal|" + W("How are you?"),
     ]
     history = [text for label, text in rows(result.stdout) if label == "history"]
     assert history[1:] == [
+        "user: (The user has just arrived.)",
+        "AI: [wave]こんにちは、メイです。今日もよろしくね！",  # with its tag, for the model
         "user: こんにちは。今日はどんな一日になりそう？",
         "AI: Hello there. How are you?",
         "user: Can you tell me about Tokyo in English?",
         "AI: Short one.",
         f"user: {USER_3}",
         "AI: Bye.",
+        f"user: {DEFAULT_IDLE_PROMPT}",
+        "AI: Hello there. How are you?",
     ]
 
 
@@ -287,3 +303,18 @@ def test_demo_replies_come_from_the_settings(tmp_path: Path) -> None:
     assert demo_replies(Settings(backend=f"script:{script}"), True)(asked) == "From the file."
     with pytest.raises(ConfigError):
         demo_replies(Settings(), backend_given=True)
+
+
+def test_the_avatar_greets_gestures_and_makes_a_remark(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    ours = [t for label, t in rows(demo.stdout) if label == "agent->host"]
+    wave = "MOTION_ADD|0|action|motions/action/wavehand.vmd|PART|ONCE   (gesture)"
+    assert ours[:2] == [wave, "SYNTH_START|0|mei_voice_normal|" + W("こんにちは、メイです。")]
+    happy = ours.index("SYNTH_START|0|mei_voice_happy|" + W("こんにちは！"))
+    assert ours[happy - 1].startswith("MOTION_ADD|0|action|motions/action/mei/mei_laugh.vmd")
+    remark = "SYNTH_START|0|mei_voice_normal|" + W(
+        "そういえば、東京の桜は三月の終わりごろが見ごろですよ。"
+    )
+    assert ours[-1] == remark
+    assert not any("[" in t for t in ours if t.startswith("SYNTH_START"))

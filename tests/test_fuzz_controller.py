@@ -11,7 +11,8 @@ synthesizer events, and checks after every step:
   deadline it does not need);
 - every output line is SYNTH_START|alias|voice|text or SYNTH_STOP|alias, with clean, non-empty
   fields and at most 2000 bytes;
-- a turn commits exactly the sentences the user heard (those the host started), nothing else;
+- a turn commits exactly the sentences the user heard (those the host started and did not have
+  cut off by our SYNTH_STOP), marked as ``barge_in_mark`` says when interrupted, nothing else;
 - the history starts with the system prompt, alternates user/assistant and fits its limits;
 - once input stops (stream end, every deadline, every STOP) the controller is Idle again.
 
@@ -46,12 +47,15 @@ from fsm_agent.core.events import (
     StartStream,
     StreamEnd,
     StreamError,
+    SummaryDone,
+    SummaryFailed,
     SynthStarted,
     SynthStopped,
     TurnDone,
     Utterance,
     event_from_message,
 )
+from fsm_agent.core.memory import mark_interrupted
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.interpreter import Effects, Interpreter
 from fsm_agent.text.join import join_sentences
@@ -129,9 +133,11 @@ host_line = st.one_of(
 )
 
 settings_strategy = st.builds(
-    lambda barge, err, max_chars, turns, tokens, lang, alias: replace(
+    lambda barge, err, max_chars, turns, tokens, lang, alias, mark, summarize: replace(
         Settings(),
+        summarize=summarize,
         barge_in=barge,
+        barge_in_mark=mark,
         error_reply=err,
         max_reply_chars=max_chars,
         history_turns=turns,
@@ -149,6 +155,8 @@ settings_strategy = st.builds(
     st.sampled_from([3000, 120]),
     st.sampled_from(["auto", "en", "ja"]),
     st.sampled_from(["0", "gene"]),
+    st.sampled_from(["ellipsis", "note", "none"]),
+    st.booleans(),
 )
 
 
@@ -220,6 +228,11 @@ class ControllerFuzz(RuleBasedStateMachine, Effects):
     def feed(self, event: Event) -> list[Command]:
         assert self.c is not None
         commands = self.interp.feed(event)
+        kinds = [type(c).__name__ for c in commands]
+        if "Summarize" in kinds:  # between turns only: never with or before a reply's request
+            assert "StartStream" not in kinds[kinds.index("Summarize") :], kinds
+        if "StartStream" in kinds and "CancelSummary" in kinds:
+            assert kinds.index("CancelSummary") < kinds.index("StartStream"), kinds
         for command in commands:
             if isinstance(command, Arm):
                 assert command.seconds > 0
@@ -250,8 +263,11 @@ class ControllerFuzz(RuleBasedStateMachine, Effects):
             if turn == self.turn and sid in self.heard and not is_error
         ]
         assert command.heard == join_sentences(expected), (command.heard, expected)
-        if command.heard:
-            self.commits.append((command.user, command.heard))
+        kept = command.heard
+        if command.outcome == "interrupted":
+            kept = mark_interrupted(command.heard, self.s.barge_in_mark)
+        if kept:
+            self.commits.append((command.user, kept))
             h = self.c.history  # type: ignore[union-attr]
             # a commit trims to both limits (see test_calibration_keeps_the_budget), but the
             # token budget never drops the last exchange
@@ -277,6 +293,8 @@ class ControllerFuzz(RuleBasedStateMachine, Effects):
             if self.mode == "lost_stop":
                 self.lose_stop.add(sid)
         else:
+            # SYNTH_STOP: the sentence is cut off, so it was not heard to its end
+            self.heard.discard(self.outstanding or 0)
             self.outstanding = None
             self.queue.append(echo)
             if self.speaking is not None:  # the late STOP of an interrupted sentence
@@ -323,6 +341,19 @@ class ControllerFuzz(RuleBasedStateMachine, Effects):
     @rule()
     def speech_start(self) -> None:
         self.deliver_line(b"RECOG_EVENT_START")
+
+    @rule(alias=st.sampled_from([b"", b"|0", b"|gene", b"|9"]))
+    def forget(self, alias: bytes) -> None:
+        self.deliver_line(b"FSM_AGENT_FORGET" + alias)
+
+    @precondition(lambda self: self.c is not None and self.c.memory.asked is not None)
+    @rule(text=st.text(max_size=400), fails=st.booleans())
+    def summary_comes_back(self, text: str, fails: bool) -> None:
+        assert self.c is not None and self.c.memory.asked is not None
+        asked = self.c.memory.asked
+        self.feed(
+            SummaryFailed(asked.job, "x") if fails else SummaryDone(asked.job, text, asked.through)
+        )
 
     @rule(raw=host_line)
     def random_line(self, raw: bytes) -> None:
@@ -448,7 +479,9 @@ class ControllerFuzz(RuleBasedStateMachine, Effects):
             return
         h = self.c.history
         messages = h.messages()
-        assert messages[0] == {"role": "system", "content": self.s.system_prompt}
+        assert messages[0]["role"] == "system"
+        assert messages[0]["content"].startswith(self.s.system_prompt)
+        assert h.summary or messages[0]["content"] == self.s.system_prompt
         roles = [m["role"] for m in messages[1:]]
         assert roles == ["user", "assistant"] * (len(roles) // 2)
         assert len(h.turns) <= max(self.s.history_turns, 0)

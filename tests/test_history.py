@@ -115,3 +115,24 @@ def test_history_turns_zero_still_keeps_none() -> None:
 )
 def test_last_user_text(messages: list[Any], text: str) -> None:
     assert last_user_text(messages) == text
+
+
+def test_a_request_fits_the_budget_with_its_own_utterance() -> None:
+    h = History("sys", max_turns=100, max_tokens=200)
+    for i in range(10):
+        h.commit(f"question {i} " * 5, f"answer {i} " * 5)
+    long_question = "and what about this? " * 30
+    request = h.request(long_question)
+    assert sum(estimate_tokens(m["content"]) for m in request) <= 200
+    assert request[-1] == {"role": "user", "content": long_question}
+    assert request[1]["role"] == "user"  # whole turns were dropped, oldest first
+
+
+def test_the_summary_goes_into_the_one_system_message() -> None:
+    h = History("be brief", max_turns=5, max_tokens=10_000, summarize=True)
+    h.commit("hi", "hello")
+    h.set_summary("The user is Aki.", through=0)
+    messages = h.messages("next")
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[0]["content"].startswith("be brief\n\n")
+    assert messages[0]["content"].endswith("The user is Aki.")

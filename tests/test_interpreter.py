@@ -14,6 +14,7 @@ from fsm_agent.core.events import (
     Send,
     StartStream,
     StreamEnd,
+    SynthEchoed,
     SynthStarted,
     SynthStopped,
     TurnDone,
@@ -103,6 +104,7 @@ def test_a_deadline_fires_on_the_plugged_clock_and_not_before(
     interp, world, clock = rig
     interp.feed(Utterance("hi"))
     interp.feed(Chunk(1, "One. Two. Three"))
+    interp.feed(SynthEchoed("One."))  # the host echoes our line: its START gets synth_timeout
     assert interp.deadlines == {"stream": 130.0, "synth": 102.0}
     assert interp.next_deadline() == 102.0
     clock.now = 101.999
@@ -111,6 +113,7 @@ def test_a_deadline_fires_on_the_plugged_clock_and_not_before(
     clock.now = 102.0
     interp.fire_due()  # the synth deadline: the next sentence goes without its STOP
     assert world.log[-1] == "send SYNTH_START|0|slt_voice_normal|Two."
+    interp.feed(SynthEchoed("Two."))
     assert interp.deadlines["synth"] == 104.0
 
 
@@ -122,6 +125,7 @@ def test_a_disarmed_deadline_never_fires(rig: tuple[Interpreter, World, Clock]) 
     interp.feed(SynthStarted())
     interp.feed(SynthStopped())  # disarms, then arms for "Two."
     assert world.log[-1] == "send SYNTH_START|0|slt_voice_normal|Two."
+    interp.feed(SynthEchoed("Two."))
     clock.now = 102.5  # past the first sentence's deadline
     interp.fire_due()
     assert world.log[-1] == "send SYNTH_START|0|slt_voice_normal|Two."
@@ -131,7 +135,8 @@ def test_a_disarmed_deadline_never_fires(rig: tuple[Interpreter, World, Clock]) 
 def test_deadlines_due_together_fire_earliest_first(rig: tuple[Interpreter, World, Clock]) -> None:
     interp, world, clock = rig
     interp.feed(Utterance("hi"))
-    interp.feed(Chunk(1, "One. Two. Three"))  # synth at 102, stream at 130
+    interp.feed(Chunk(1, "One. Two. Three"))
+    interp.feed(SynthEchoed("One."))  # synth at 102, stream at 130
     clock.now = 500.0
     interp.fire_due()
     # the synth deadline first (Two. is sent), then the stream's: the reply is given up

@@ -1,7 +1,8 @@
 """The wait for SYNTH_EVENT_STOP follows the speech (issue 11).
 
-Before its START a sentence waits ``synth_timeout`` (the host sends the START within
-milliseconds, or never). From its START it waits ``synth_timeout + max(synth_seconds_per_char *
+Once the host has echoed our line, its START gets ``synth_timeout`` (the host sends it right
+after the echo, or never); before the echo the whole wait runs from the send. From its START a
+sentence waits ``synth_timeout + max(synth_seconds_per_char *
 characters, k * expected)``: the expected time is estimated from the text (digits and Latin
 letters read slower than kana) and learnt for each voice from the host's own START -> STOP
 durations; ``k`` is 2 for a voice not heard yet, 1.25 after. Checked against every sentence the
@@ -22,6 +23,7 @@ from fsm_agent.core.events import (
     Command,
     Send,
     StreamEnd,
+    SynthEchoed,
     SynthStarted,
     SynthStopped,
     Utterance,
@@ -55,11 +57,15 @@ def start_reply(settings: Settings, reply: str) -> tuple[Controller, list[Comman
 
 
 @pytest.mark.parametrize("timeout", [0.2, 2.0, 5.0])
-def test_before_its_start_a_sentence_waits_synth_timeout(timeout: float) -> None:
+def test_once_the_host_echoes_the_line_its_start_gets_synth_timeout(timeout: float) -> None:
     settings = replace(Settings(), lang="ja", synth_timeout=timeout)
-    _, out = start_reply(settings, DIGITS60)
+    controller, out = start_reply(settings, DIGITS60)
     assert sent(out) == [DIGITS60]
-    assert synth_arms(out) == [timeout]
+    # sent: the whole wait, as if the START came at once (a host slow to read our line)
+    assert synth_arms(out) == [pytest.approx(timeout + UNHEARD_SLACK * estimate(DIGITS60))]
+    echo = controller.handle(SynthEchoed(DIGITS60))
+    assert synth_arms(echo) == [timeout]  # the START comes right after the echo, or never
+    assert synth_arms(controller.handle(SynthEchoed("another line"))) == []
 
 
 def test_at_its_start_the_wait_is_timeout_plus_the_expected_speech_with_room() -> None:

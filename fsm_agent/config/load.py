@@ -10,6 +10,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from fsm_agent.core.gestures import load_gestures
 from fsm_agent.core.settings import SETTING_NAMES, ConfigError, Settings, validate
 
 log = logging.getLogger("fsm_agent.config")
@@ -93,7 +94,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         name = key.replace("-", "_")
         if name not in SETTING_NAMES:
             raise ConfigError(f"{path}: unknown setting {key!r}")
-        if name in ("prompt_file", "log_file", "record") and value:
+        if name in ("prompt_file", "log_file", "record", "history_file", "gestures") and value:
             value = path.parent / Path(str(value))
         if name == "backend" and str(value).startswith("script:"):
             value = "script:" + str(path.parent / str(value)[len("script:") :])
@@ -146,7 +147,10 @@ def load_settings(
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     values = {name: _coerce(name, value) for name, value in merged.items()}
-    return validate(replace(Settings(), **values))
+    settings = validate(replace(Settings(), **values))
+    if settings.gestures is not None:
+        load_gestures(settings.gestures)  # a file that cannot work is refused at start
+    return settings
 
 
 def _merge(sources: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

@@ -23,26 +23,33 @@ from fsm_agent.core.events import (
     Deadline,
     Disarm,
     Event,
+    HostReady,
     Send,
+    SpeechStart,
     StartStream,
     StreamEnd,
     StreamError,
+    SummaryDone,
+    SummaryFailed,
     SynthEchoed,
     SynthStarted,
     SynthStopped,
     TurnDone,
     Utterance,
 )
+from fsm_agent.core.expressive import Expressive, Piece
+from fsm_agent.core.gestures import Gestures
 from fsm_agent.core.history import History
+from fsm_agent.core.initiative import Initiative
+from fsm_agent.core.memory import Memory
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
 from fsm_agent.core.speech_time import SpeechTimer
 from fsm_agent.core.table import OPEN, STATES, State, machine_transitions
-from fsm_agent.core.voices import VoiceBook, widen_ascii
+from fsm_agent.core.voices import VoiceBook
 from fsm_agent.text.cleanup import SpeechCleaner
-from fsm_agent.text.first_clause import reply_segmenter
 from fsm_agent.text.join import join_sentences
-from fsm_agent.text.speech_units import speech_units
+from fsm_agent.text.tags import TaggedSegmenter
 
 log = logging.getLogger("fsm_agent.core.controller")
 # A word longer than this is cut where the reply reaches its limit, not left out whole.
@@ -50,14 +57,6 @@ _LONGEST_WORD = 40
 # A sentence that ends like one: a terminator, then perhaps closing quotes or brackets.
 # Every script's terminators (। ؟ ። too), as the rule files' sentence_terminal lists them.
 _COMPLETE = regex.compile(r"[\p{Sentence_Terminal}…][\p{Pe}\p{Pf}\p{Po}\s]*$")
-
-
-@dataclass(slots=True)
-class _Piece:
-    text: str  # as the LLM said it (cleaned): what the history keeps
-    line: str  # as sent: widened for an Open JTalk voice
-    voice: str
-    from_llm: bool
 
 
 @dataclass(slots=True)
@@ -76,6 +75,10 @@ class Step:
     """The reply reached ``max_reply_chars`` with this chunk."""
     ours: bool = False
     """A ``SYNTH_EVENT_STOP`` that ends our outstanding sentence."""
+    first_ready: bool = False
+    """The host's first sign of being ready (see ``fsm_agent.core.initiative``)."""
+    user_speaking: bool = False
+    """The user began to speak (``RECOG_EVENT_START``) and no utterance has come since."""
 
 
 def _step(data: EventData) -> Step:
@@ -94,7 +97,7 @@ def _cut(text: str, room: int) -> str:
     return head
 
 
-class Controller:
+class Controller(Initiative, Expressive):
     """Speak a streamed reply sentence by sentence, one ``SYNTH_START`` at a time.
 
     The machine is ``transitions.Machine`` on this object, built from ``fsm_agent.core.table``.
@@ -104,12 +107,15 @@ class Controller:
     Args:
         settings: The configuration (alias, voice, language, limits, barge-in mode).
         history: The conversation; a new one from ``settings`` when omitted.
+        gestures: What the reply's ``[tags]`` do; read from ``settings.gestures`` when omitted.
 
     Attributes:
         state: The current state name (see ``fsm_agent.core.table``).
         history: The committed conversation.
+        memory: What turns leave in it, the running summary, forgetting.
         gen: The number of the current generation (the LLM request of the current turn).
         machine: The ``transitions`` machine.
+        gestures, staging, allowed_types: See ``fsm_agent.core.expressive.Expressive``.
 
     """
 
@@ -118,26 +124,34 @@ class Controller:
     """The lines go to MMDAgent-EX, whose Open JTalk voices get their ASCII widened (False for
     a terminal chat, whose text is read by a person and a local speech program)."""
 
-    def __init__(self, settings: Settings, history: History | None = None) -> None:
+    def __init__(
+        self, settings: Settings, history: History | None = None, gestures: Gestures | None = None
+    ) -> None:
+        super().__init__()
         self.settings = settings
         self.history = history or History(
-            settings.system_prompt, settings.history_turns, settings.history_tokens
+            settings.system_prompt,
+            settings.history_turns,
+            settings.history_tokens,
+            summarize=settings.summarize,
         )
+        self.memory = Memory(self.history, settings)
         self.gen = 0
         self._out: list[Command] = []
         self._user = ""
         self._request: tuple[dict[str, str], ...] = ()
         self._reply = ""
-        self._pending: deque[_Piece] = deque()
+        self._pending: deque[Piece] = deque()
         self._heard: list[str] = []
-        self._speech: SpeechTracker[_Piece] = SpeechTracker()
+        self._speech: SpeechTracker[Piece] = SpeechTracker()
         self._voices = VoiceBook(settings.voice, settings.voices, settings.voice_engines)
+        self._setup_expressive(gestures)
         self._timer = SpeechTimer(
             settings.synth_timeout, settings.synth_seconds_per_char, settings.synth_speed
         )
         self._failed = False
         self._held: list[str] = []
-        self._segmenter = reply_segmenter(settings.lang, settings.first_clause)
+        self._segmenter = TaggedSegmenter(settings.lang, settings.first_clause)
         self._cleaner = SpeechCleaner(keep_emoji=settings.keep_emoji)
         self.machine = Machine(
             model=self,
@@ -194,6 +208,12 @@ class Controller:
             case Deadline(kind="synth"):
                 log.info("no SYNTH_EVENT_STOP in time; moving on")
                 self._done_speaking(*self._speech.abandon())
+            case HostReady() | Utterance() | SpeechStart() | Deadline(kind="idle_talk"):
+                self._take_initiative(step)
+            case SummaryDone() as done:
+                self._out.extend(self.memory.take_summary(done))
+            case SummaryFailed() as failed:
+                self.memory.summary_failed(failed)
             case SynthStopped(at=at):
                 started_at = self._speech.started_at
                 piece = self._speech.stopped()
@@ -246,6 +266,10 @@ class Controller:
         """The start of the user's speech interrupts (``--barge-in start``)."""
         return self.settings.barge_in == "start"
 
+    def summary_due(self, data: EventData) -> bool:
+        """Turns trimmed from the history wait for the running summary (``--summarize``)."""
+        return self.memory.summary_due()
+
     # ---- actions ----------------------------------------------------------------------------
 
     def start_turn(self, data: EventData) -> None:
@@ -265,15 +289,29 @@ class Controller:
         self.start_turn(data)
 
     def interrupt(self, data: EventData) -> None:
-        """Stop our speech and the stream; keep in the history what the user heard."""
+        """Stop our speech and the stream; keep in the history what the user heard.
+
+        The sentence cut off was not heard to its end, so it is not kept; the interruption
+        is marked instead (``barge_in_mark``).
+        """
         if self._speech.outstanding is not None:
             self._emit(Send(protocol.synth_stop(self.settings.alias)))
-            self._done_speaking(*self._speech.abandon())
+            piece, _started = self._speech.abandon()
+            self._done_speaking(piece, heard=False, cut=True)
         if data.transition is not None and data.transition.source in OPEN:
             self._emit(CancelStream(self.gen))
             self._emit(Disarm("stream"))
         self._pending.clear()
         self._end_turn("interrupted")
+
+    def forget_all(self, data: EventData) -> None:
+        """Forget the conversation (``FSM_AGENT_FORGET``, chat's ``/reset``), held words too."""
+        self._held.clear()
+        self._out.extend(self.memory.forget())
+
+    def start_summary(self, data: EventData) -> None:
+        """Ask for the next round of the running summary (between turns only)."""
+        self._out.extend(self.memory.start_summary())
 
     def hold_utterance(self, data: EventData) -> None:
         """``--barge-in never``: answer this utterance once the current reply is over."""
@@ -288,15 +326,19 @@ class Controller:
         self._emit(Disarm("stream"))
 
     def speak_next(self, data: EventData) -> None:
-        """Send the next queued sentence and arm the wait for its START."""
+        """Send the next queued sentence and arm the wait for it."""
         piece = self._pending.popleft()
+        for before in piece.before:
+            self._emit(Send(before))
         line = protocol.synth_start(self.settings.alias, piece.voice, piece.line)
         self._speech.sent(piece, line.split("|", 3)[3])
         log.info("say: %s", piece.text)
         self._emit(Send(line, sentence=True))
-        # The host answers with SYNTH_EVENT_START within milliseconds; none by synth_timeout
-        # means none is coming (unknown voice, synthesizer off). Its START re-arms the wait.
-        self._emit(Arm("synth", self.settings.synth_timeout))
+        # The whole wait from here, as if the START came at once: a host slow to read our line
+        # never makes us cut the sentence. Its echo then shortens the wait for the START to
+        # synth_timeout, and its START sets the wait for its STOP (track_echo, track_start).
+        engine = self._voices.engine(piece.voice)
+        self._emit(Arm("synth", self._timer.deadline(piece.line, piece.voice, engine)))
 
     def finish_turn(self, data: EventData) -> None:
         """The reply is over: commit what was heard."""
@@ -319,48 +361,42 @@ class Controller:
             self._emit(Arm("synth", self._timer.deadline(piece.line, piece.voice, engine)))
 
     def track_echo(self, data: EventData) -> None:
-        """Our SYNTH_START came back: older sentences will never start."""
+        """Our SYNTH_START came back: older sentences will never start.
+
+        The host sends the sentence's SYNTH_EVENT_START right after the echo, or never (an
+        unknown voice, the synthesizer off): from the echo its START gets ``synth_timeout``.
+        """
         event = _step(data).event
         assert isinstance(event, SynthEchoed)
-        self._speech.echoed(event.text)
+        if self._speech.echoed(event.text):
+            self._emit(Arm("synth", self.settings.synth_timeout))
 
     # ---- helpers ----------------------------------------------------------------------------
 
     def _start(self, user: str) -> None:
         self.gen += 1
-        self._user = user
-        self._reply = ""
-        self._heard = []
-        self._failed = False
-        self._segmenter = reply_segmenter(self.settings.lang, self.settings.first_clause)
-        self._cleaner.reset()
-        self._request = tuple(self.history.messages(self._user))
+        self._begin(user)
+        self._out.extend(self.memory.before_turn())  # the reply never waits behind a summary
+        self._request = tuple(self.history.request(self._user))
         log.info("user: %s", self._user)
         self._emit(StartStream(self.gen, self._request))
         self._emit(Arm("stream", self.settings.stream_timeout))
 
+    def _begin(self, user: str) -> None:
+        """A new reply, to ``user`` (an utterance, or the cue of a greeting or a remark)."""
+        self._quiet_idle_talk()
+        self._user = user
+        self._reply = ""
+        self._heard = []
+        self._failed = False
+        self._segmenter = TaggedSegmenter(self.settings.lang, self.settings.first_clause)
+        self._cleaner.reset()
+
     def _emit(self, command: Command) -> None:
+        if isinstance(command, Send) and command.line.split("|", 1)[0] not in self.allowed_types:
+            log.error("not sent (its type is not on the allow-list): %s", command.line[:80])
+            return
         self._out.append(command)
-
-    def _queue(self, sentences: list[str]) -> None:
-        s = self.settings
-        for sentence in sentences:
-            # A sentence too long for one lip-sync string is spoken in units, cut at its
-            # soft breaks (the segmenter itself keeps sentences whole).
-            for unit in speech_units(self._cleaner.clean(sentence), s.lang):
-                self._add(unit, from_llm=True)
-
-    def _add(self, text: str, *, from_llm: bool) -> None:
-        """Queue ``text`` in the voice of its language, in pieces that fit a line.
-
-        An Open JTalk voice gets its ASCII widened to full-width: its plugin crashes the host
-        on ASCII-heavy text, and reads the full-width forms the same.
-        """
-        voice = self._voices.voice_for(text)
-        widen = self.talks_to_mmdagent and self._voices.widens(voice)
-        for piece in protocol.speakable_pieces(self.settings.alias, voice, text, widen=widen):
-            line = widen_ascii(piece) if widen else piece
-            self._pending.append(_Piece(piece, line, voice, from_llm))
 
     def _close_stream(self, *, cancel: bool) -> None:
         """Close the stream; called from the prepare step, in the state the event came in."""
@@ -378,21 +414,24 @@ class Controller:
         """
         self._close_stream(cancel=cancel)
         self._failed = True
-        self._queue([s for s in self._segmenter.flush() if _COMPLETE.search(s)])
+        self._queue([s for s in self._segmenter.flush() if not s.text or _COMPLETE.search(s.text)])
         nothing_said = not self._heard and self._speech.outstanding is None and not self._pending
         if nothing_said and self.settings.error_reply:
-            self._add(self.settings.error_reply, from_llm=False)
+            self._queue_error_reply()
 
-    def _done_speaking(self, piece: _Piece | None, heard: bool) -> None:
+    def _done_speaking(self, piece: Piece | None, heard: bool, *, cut: bool = False) -> None:
         self._emit(Disarm("synth"))
         if heard and piece is not None and piece.from_llm:
-            self._heard.append(piece.text)
+            self._heard.append(piece.remembered)
+        if piece is not None and piece.after and not cut:
+            self._send_in_turn(piece.after)  # the tags that stood alone after it
 
     def _end_turn(self, outcome: str) -> None:
         heard = join_sentences(self._heard)
-        if heard:
-            self.history.commit(self._user, heard)
+        interrupted = outcome == "interrupted"
+        self._out.extend(self.memory.commit(self._user, heard, interrupted=interrupted))
         self._emit(TurnDone(self._user, heard, outcome))  # type: ignore[arg-type]
+        self._arm_idle_talk()
         self._heard = []
         self._failed = False
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from fsm_agent.core.protocol import Message
 
-DeadlineKind = Literal["synth", "stream"]
+DeadlineKind = Literal["synth", "stream", "idle_talk"]
 
 
 # ---- events -------------------------------------------------------------------------------
@@ -91,6 +91,17 @@ class SynthEchoed:
 
 
 @dataclass(frozen=True, slots=True)
+class HostReady:
+    """The host shows it is ready.
+
+    ``CURRENT_TIME`` (sent at start once the plugins are enabled, then every 30 s) or
+    ``MODEL_EVENT_ADD`` for our model alias.
+    """
+
+    trigger = "host_ready"
+
+
+@dataclass(frozen=True, slots=True)
 class Deadline:
     """A deadline armed with :class:`Arm` has passed (and was not disarmed)."""
 
@@ -102,6 +113,35 @@ class Deadline:
         return f"{self.kind}_deadline"
 
 
+@dataclass(frozen=True, slots=True)
+class Forget:
+    """Forget the conversation: the host's ``FSM_AGENT_FORGET``, or chat's ``/reset``.
+
+    A reply under way is stopped; nothing of it is kept. See :data:`FORGET_MESSAGE`.
+    """
+
+    trigger = "forget"
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryDone:
+    """Summary job ``job`` answered ``text``; it covers the turns up to number ``through``."""
+
+    job: int
+    text: str
+    through: int
+    trigger = "summary_done"
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryFailed:
+    """Summary job ``job`` failed; ``reason`` is a short, secret-free description."""
+
+    job: int
+    reason: str
+    trigger = "summary_failed"
+
+
 Event = (
     Utterance
     | SpeechStart
@@ -111,8 +151,20 @@ Event = (
     | SynthStarted
     | SynthStopped
     | SynthEchoed
+    | HostReady
     | Deadline
+    | Forget
+    | SummaryDone
+    | SummaryFailed
 )
+
+FORGET_MESSAGE = "FSM_AGENT_FORGET"
+"""The host message that makes fsm-agent forget the conversation (and clear its history file).
+
+A content's .fst sends ``FSM_AGENT_FORGET`` (every fsm-agent forgets) or
+``FSM_AGENT_FORGET|<model alias>`` (only the one speaking for that alias). fsm-agent consumes
+it and never prints it: the host would hand a printed line to every child again, itself too.
+"""
 
 
 def event_from_message(msg: Message, alias: str, at: float | None = None) -> Event | None:
@@ -134,12 +186,16 @@ def event_from_message(msg: Message, alias: str, at: float | None = None) -> Eve
         text = msg.arg(0).strip()
         # nothing but broken bytes (replaced by U+FFFD) is nothing said
         return Utterance(text) if text.replace("\ufffd", "").strip() else None
+    if msg.type == FORGET_MESSAGE and msg.arg(0) in ("", alias):
+        return Forget()
     if msg.type == "RECOG_EVENT_START":
         return SpeechStart()
     if msg.type == "SYNTH_EVENT_START" and msg.arg(0) == alias:
         return SynthStarted(at)
     if msg.type == "SYNTH_EVENT_STOP" and msg.arg(0) == alias:
         return SynthStopped(at)
+    if msg.type == "CURRENT_TIME" or (msg.type == "MODEL_EVENT_ADD" and msg.arg(0) == alias):
+        return HostReady()
     if msg.type == "SYNTH_START" and msg.arg(0) == alias and len(msg.args) >= 3:
         return SynthEchoed("|".join(msg.args[2:]))
     return None
@@ -199,4 +255,55 @@ class TurnDone:
     outcome: Literal["done", "interrupted", "failed", "empty"]
 
 
-Command = Send | StartStream | CancelStream | Arm | Disarm | TurnDone
+@dataclass(frozen=True, slots=True)
+class Remember:
+    """Keep this committed turn in the history file (numbered ``n``)."""
+
+    n: int
+    user: str
+    assistant: str
+    interrupted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RememberSummary:
+    """Keep this running summary, which covers the turns up to number ``through``."""
+
+    text: str
+    through: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClearMemory:
+    """Empty the history file: the conversation is forgotten."""
+
+
+@dataclass(frozen=True, slots=True)
+class Summarize:
+    """Send summary request ``job`` on a worker; answer with ``SummaryDone``/``SummaryFailed``."""
+
+    job: int
+    messages: tuple[dict[str, str], ...]
+    through: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelSummary:
+    """Cancel summary request ``job`` (a turn begins: the reply must not wait behind it)."""
+
+    job: int
+
+
+Command = (
+    Send
+    | StartStream
+    | CancelStream
+    | Arm
+    | Disarm
+    | TurnDone
+    | Remember
+    | RememberSummary
+    | ClearMemory
+    | Summarize
+    | CancelSummary
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import regex
@@ -17,6 +18,9 @@ byte-level tokenizers cut into pieces (Devanagari, Thai). A report outside is no
 (``total_tokens: 1000000000`` would otherwise make every turn too big to keep)."""
 
 _WIDE = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
+
+SUMMARY_HEADING = "What was said earlier in this conversation, in short:"
+"""Put before the running summary, after the system prompt, in the request's system message."""
 
 
 def estimate_tokens(text: str) -> int:
@@ -38,35 +42,68 @@ def estimate_tokens(text: str) -> int:
 
 @dataclass(slots=True)
 class Turn:
-    """One committed exchange: what the user said and what of the reply the user heard."""
+    """One committed exchange: what the user said and what of the reply the user heard.
+
+    Attributes:
+        user: What the user said.
+        assistant: What of the reply the user heard (with the interruption mark, if any).
+        n: The turn's number in this conversation (1, 2, ...); a summary names the last
+            number it covers.
+        interrupted: The user cut the reply off.
+
+    """
 
     user: str
     assistant: str
+    n: int = 0
+    interrupted: bool = False
 
 
 @dataclass
 class History:
-    """A system prompt followed by user/assistant turns, trimmed by count and by tokens.
+    """A system prompt, a running summary, then user/assistant turns, trimmed to the limits.
 
     Args:
         system_prompt: Sent first with every request; never trimmed.
         max_turns: Keep at most this many turns (0 keeps none).
         max_tokens: Keep the whole conversation within this many tokens.
+        summarize: Keep trimmed turns in ``pending`` until a summary covers them; without
+            it they are forgotten at once.
+
+    Attributes:
+        summary: The running summary of turns trimmed earlier ("" when none).
+        pending: Turns trimmed but not yet in the summary, oldest first.
 
     """
 
     system_prompt: str
     max_turns: int = 20
     max_tokens: int = 3000
+    summarize: bool = False
     turns: list[Turn] = field(default_factory=list)
+    summary: str = ""
+    pending: list[Turn] = field(default_factory=list)
     _scale: float = 1.0
     _distrusted: bool = False  # an absurd usage report has been logged
+    _next_n: int = 1
+
+    def system_content(self) -> str:
+        """Return the system message: the prompt, then the summary when there is one."""
+        if not self.summary:
+            return self.system_prompt
+        block = f"{SUMMARY_HEADING}\n{self.summary}"
+        return f"{self.system_prompt}\n\n{block}" if self.system_prompt else block
 
     def messages(self, user_text: str | None = None) -> list[dict[str, str]]:
-        """Return the request's messages, optionally with a new user message at the end."""
+        """Return the request's messages, optionally with a new user message at the end.
+
+        The summary goes into the one system message rather than a second one: many chat
+        templates (llama.cpp, Gemma, Mistral) reject a system message after the first.
+        """
         out: list[dict[str, str]] = []
-        if self.system_prompt:
-            out.append({"role": "system", "content": self.system_prompt})
+        system = self.system_content()
+        if system:
+            out.append({"role": "system", "content": system})
         for turn in self.turns:
             out.append({"role": "user", "content": turn.user})
             out.append({"role": "assistant", "content": turn.assistant})
@@ -74,14 +111,59 @@ class History:
             out.append({"role": "user", "content": user_text})
         return out
 
-    def commit(self, user: str, assistant: str) -> None:
-        """Append a finished turn and trim to the limits."""
-        self.turns.append(Turn(user, assistant))
+    def request(self, user_text: str) -> list[dict[str, str]]:
+        """Trim so that the history and ``user_text`` fit the budget together; the messages.
+
+        Args:
+            user_text: The new utterance.
+
+        Returns:
+            What :meth:`messages` returns for it.
+
+        """
+        room = self.max_tokens - round(estimate_tokens(user_text) * self._scale)
+        self._drop_while(lambda: self.tokens() > room)
+        return self.messages(user_text)
+
+    def commit(self, user: str, assistant: str, *, interrupted: bool = False) -> Turn:
+        """Append a finished turn, number it and trim to the limits.
+
+        Returns:
+            The turn (it may already be trimmed away when the limits are tight).
+
+        """
+        turn = Turn(user, assistant, self._next_n, interrupted)
+        self._next_n += 1
+        self.turns.append(turn)
+        self.trim()
+        return turn
+
+    def load(self, turns: Iterable[Turn], summary: str = "") -> None:
+        """Start from a saved conversation (its numbers kept), trimmed to today's limits."""
+        self.turns = list(turns)
+        self.summary = summary
+        self.pending = []
+        self._next_n = max((t.n for t in self.turns), default=0) + 1
         self.trim()
 
     def clear(self) -> None:
-        """Forget every turn; the system prompt stays."""
+        """Forget every turn, the summary and what waited for it; the system prompt stays."""
         self.turns.clear()
+        self.pending.clear()
+        self.summary = ""
+        self._next_n = 1
+
+    def set_summary(self, text: str, through: int) -> None:
+        """Take a new running summary that covers every turn up to number ``through``.
+
+        Args:
+            text: The summary (already cut to its size).
+            through: The number of the newest turn it covers.
+
+        """
+        self.summary = text
+        self.pending = [t for t in self.pending if t.n > through]
+        self.trim()
 
     def calibrate(
         self, reported_total: int, request_messages: list[dict[str, str]], reply: str
@@ -128,6 +210,15 @@ class History:
         """
         excess = len(self.turns) - max(self.max_turns, 0)
         if excess > 0:
-            del self.turns[:excess]
-        while len(self.turns) > 1 and self.tokens() > self.max_tokens:
-            del self.turns[0]
+            self._drop(excess)
+        self._drop_while(lambda: self.tokens() > self.max_tokens)
+
+    def _drop_while(self, too_big: Callable[[], bool]) -> None:
+        """Drop the oldest turns while ``too_big``, down to the last exchange at most."""
+        while len(self.turns) > 1 and too_big():
+            self._drop(1)
+
+    def _drop(self, count: int) -> None:
+        dropped, self.turns[:count] = self.turns[:count], []
+        if self.summarize:
+            self.pending.extend(dropped)

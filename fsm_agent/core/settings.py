@@ -13,7 +13,11 @@ BargeIn = Literal["final", "start", "never"]
 Pairs = tuple[tuple[str, str], ...]
 """A small mapping as a setting: ``(key, value)`` pairs, in order (TOML: a table)."""
 BARGE_IN_CHOICES: tuple[str, ...] = ("final", "start", "never")
+BargeInMark = Literal["ellipsis", "note", "none"]
+BARGE_IN_MARK_CHOICES: tuple[str, ...] = ("ellipsis", "note", "none")
+MIN_SUMMARY_TOKENS = 20
 LOG_LEVELS: tuple[str, ...] = ("debug", "info", "warning", "error")
+DESCRIBE_TAGS_CHOICES: tuple[str, ...] = ("auto", "always", "never")
 MAX_SECONDS = 3600.0
 """The longest timeout a setting may ask for; more is a typo, and ``inf`` would crash the loop."""
 MAX_SECONDS_PER_CHAR = 60.0
@@ -21,6 +25,11 @@ MAX_SECONDS_PER_CHAR = 60.0
 MAX_ALIAS_BYTES = 100
 """Longest model or voice alias (UTF-8 bytes); a sentence must still fit on the line after it."""
 _PROMPT_KEYS = ("system_prompt", "prompt_file")
+
+DEFAULT_IDLE_PROMPT = (
+    "(Nobody has spoken for a while. Say one short, friendly remark to the user, in the "
+    "language of the conversation, without asking for an answer.)"
+)
 
 DEFAULT_PROMPT = (
     "You are a friendly character who talks with people by voice. Answer in the language the "
@@ -114,6 +123,28 @@ class Settings:
     )
     history_turns: int = setting(20, "turns kept", metavar="N")
     history_tokens: int = setting(3000, "token budget of the history", metavar="N")
+    history_file: Path | None = setting(
+        None,
+        "keep the conversation in FILE (JSON lines, UTF-8): each turn is added as it ends and "
+        "the file is read at start, so a restart remembers; FSM_AGENT_FORGET from the "
+        "content (or chat's /reset) empties it",
+        metavar="FILE",
+        shown_default="none",
+    )
+    summarize: bool = setting(
+        False,
+        "condense the turns trimmed from the history into a running summary after the system "
+        "prompt (one more LLM request, between turns)",
+    )
+    summary_tokens: int = setting(
+        300, "largest running summary, in tokens; within the history's budget", metavar="N"
+    )
+    barge_in_mark: BargeInMark = setting(
+        "ellipsis",
+        "how a reply cut off by the user is kept: what was heard then '…' (ellipsis), then "
+        "'[interrupted]' (note), or as heard (none)",
+        choices=BARGE_IN_MARK_CHOICES,
+    )
     synth_timeout: float = setting(
         2.0,
         "wait this long past a sentence's expected end for its SYNTH_EVENT_STOP (the expected "
@@ -176,6 +207,45 @@ class Settings:
         "", "spoken when a turn fails before any sentence", metavar="TEXT", shown_default="none"
     )
     keep_emoji: bool = setting(False, "do not drop emoji from spoken text")
+    gestures: Path | None = setting(
+        None,
+        "TOML file mapping [tags] in the reply to host messages and voices (see README)",
+        metavar="FILE",
+        shown_default="none",
+    )
+    describe_tags: str = setting(
+        "auto",
+        "add the gestures file's tags to the system prompt: auto (unless the prompt already "
+        "names them all as [name]), always, never",
+        choices=DESCRIBE_TAGS_CHOICES,
+    )
+    greeting: str = setting(
+        "",
+        "said once when the host is ready after start ([tags] allowed)",
+        metavar="TEXT",
+        shown_default="none",
+    )
+    greeting_prompt: str = setting(
+        "",
+        "instead of a fixed greeting, ask the model for one with this instruction",
+        metavar="TEXT",
+        shown_default="none",
+    )
+    idle_after: float = setting(
+        0.0,
+        "after this long with nobody speaking, ask the model for a short remark (0: never); "
+        "the user starting to speak restarts the clock",
+        metavar="SEC",
+    )
+    idle_prompt: str = setting(
+        DEFAULT_IDLE_PROMPT,
+        "the instruction that asks the model for a remark when nobody speaks",
+        metavar="TEXT",
+        shown_default="ask for one short friendly remark",
+    )
+    idle_max: int = setting(
+        1, "remarks in a row while nobody speaks, before waiting for the user", metavar="N"
+    )
     log_file: Path | None = setting(
         None,
         "also log to FILE (UTF-8): the only durable log under MMDAgent-EX",
@@ -274,6 +344,13 @@ def validate(s: Settings) -> Settings:
         raise ConfigError(
             f"barge_in must be one of {', '.join(BARGE_IN_CHOICES)}, not {s.barge_in!r}"
         )
+    if s.barge_in_mark not in BARGE_IN_MARK_CHOICES:
+        raise ConfigError(
+            f"barge_in_mark must be one of {', '.join(BARGE_IN_MARK_CHOICES)}, "
+            f"not {s.barge_in_mark!r}"
+        )
+    if s.summary_tokens < MIN_SUMMARY_TOKENS:
+        raise ConfigError(f"summary_tokens must be at least {MIN_SUMMARY_TOKENS}")
     if s.log_level.lower() not in LOG_LEVELS:
         raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {s.log_level!r}")
     for name in ("synth_timeout", "stream_timeout"):
@@ -294,7 +371,8 @@ def validate(s: Settings) -> Settings:
     _check_voices(s)
     if s.temperature is not None and not math.isfinite(s.temperature):
         raise ConfigError("temperature must be a finite number")
-    for name in ("history_turns", "history_tokens", "max_retries", "first_clause"):
+    _check_expressive(s)
+    for name in ("history_turns", "history_tokens", "max_retries", "idle_max", "first_clause"):
         if getattr(s, name) < 0:
             raise ConfigError(f"{name} must not be negative")
     if s.max_reply_chars < 1:
@@ -308,6 +386,21 @@ def validate(s: Settings) -> Settings:
     if not (s.backend in ("openai", "echo") or s.backend.startswith("script:")):
         raise ConfigError(f"backend must be openai, echo or script:FILE, not {s.backend!r}")
     return s
+
+
+def _check_expressive(s: Settings) -> None:
+    """Check the greeting and idle talk (the gestures file is read by ``config.load``)."""
+    if s.describe_tags not in DESCRIBE_TAGS_CHOICES:
+        raise ConfigError(
+            f"describe_tags must be one of {', '.join(DESCRIBE_TAGS_CHOICES)}, "
+            f"not {s.describe_tags!r}"
+        )
+    if s.greeting.strip() and s.greeting_prompt.strip():
+        raise ConfigError("greeting and greeting_prompt are both given; give only one of them")
+    if not math.isfinite(s.idle_after) or not 0 <= s.idle_after <= MAX_SECONDS:
+        raise ConfigError(f"idle_after must be from 0 (never) to {MAX_SECONDS:g} seconds")
+    if s.idle_after and not s.idle_prompt.strip():
+        raise ConfigError("idle_prompt must not be empty when idle_after is set")
 
 
 def _check_alias(name: str, value: str) -> None:

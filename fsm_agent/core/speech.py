@@ -74,8 +74,11 @@ class SpeechTracker(Generic[T]):
             return True
         return False
 
-    def echoed(self, line_text: str) -> None:
+    def echoed(self, line_text: str) -> bool:
         """Our ``SYNTH_START`` line came back: if it is the current one's, older ones never start.
+
+        Returns True when it is the echo of the outstanding sentence, not started yet: its
+        START is due at once.
 
         The host answers a ``SYNTH_START`` with its ``SYNTH_EVENT_START`` right after echoing
         it, long before a deadline could send the next sentence. So when the echo of the
@@ -87,6 +90,8 @@ class SpeechTracker(Generic[T]):
             if self._unstarted:
                 log.debug("echo of the current sentence: %d older never started", self._unstarted)
             self._unstarted = 0
+            return True
+        return False
 
     def stopped(self) -> T | None:
         """A ``SYNTH_EVENT_STOP`` came: return the sentence it ends, or None if it is not ours.

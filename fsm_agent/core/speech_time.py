@@ -15,8 +15,9 @@ never be cut (the next SYNTH_START cuts the sentence off). So the wait follows t
    ``synth_timeout + max(synth_seconds_per_char * characters, k * expected)``, with
    ``k`` = ``SLACK`` (1.25) for a voice heard before and ``UNHEARD_SLACK`` (2) for a new one.
    A lost STOP is so given up on ``synth_timeout + (k - 1) * expected`` after the sentence
-   would have ended. (Before its START the wait is ``synth_timeout``: the host sends the START
-   within milliseconds, or never.)
+   would have ended. The same wait is armed when the sentence is sent (a host slow to read it
+   never makes us cut it); once the host echoes our line, its START gets ``synth_timeout``:
+   the host sends it right after the echo, or never (an unknown voice, the synthesizer off).
 """
 
 from __future__ import annotations

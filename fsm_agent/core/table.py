@@ -10,7 +10,8 @@ row for the current state is ignored.
 The conditions read what the event has already done to the controller's data: the machine's
 prepare step (``Controller.take_in``) applies it before the rows are tried (a chunk has been
 split into sentences, a STOP has been matched to our outstanding sentence). ``idle`` is the
-machine's own trigger: entering Idle fires it, so an utterance held while busy is answered.
+machine's own trigger: entering Idle fires it, so an utterance held while busy is answered, or
+else the running summary (``--summarize``) is asked for: between turns, never before a reply.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("utterance",       BUSY,         "Generating", "barge_in_enabled",                 "restart_turn"),
     Row("utterance",       BUSY,         None,         "not barge_in_enabled",             "hold_utterance"),
     Row("idle",            "Idle",       "Generating", "has_held",                         "answer_held"),
+    Row("idle",            "Idle",       None,         "summary_due",                      "start_summary"),
     Row("speech_start",    BUSY,         "Idle",       "barge_in_on_speech",               "interrupt"),
     # -- the stream: an old generation's events are dropped; a sentence is spoken at once ----
     Row("chunk",           OPEN,         None,         "is_stale"),
@@ -109,13 +111,28 @@ TRANSITIONS: tuple[Row, ...] = (
     Row("synth_stopped",   "Draining",   "Idle",       "stop_is_ours and not has_pending", "finish_turn"),
     Row("synth_deadline",  "Draining",   None,         "has_pending",                      "speak_next"),
     Row("synth_deadline",  "Draining",   "Idle",       "not has_pending",                  "finish_turn"),
+    # -- the avatar speaks first: a greeting when the host is ready, a remark in a silence ----
+    Row("host_ready",      "Idle",       "Draining",   "greeting_due and has_pending",     "speak_next"),
+    Row("host_ready",      "Idle",       "Generating", "greeting_due and greeting_asks",   "ask_greeting"),
+    Row("host_ready",      "Idle",       None,         "first_ready",                      "arm_idle_talk"),
+    Row("idle_talk_deadline", "Idle",    None,         "user_speaking",                    "arm_idle_talk"),
+    Row("idle_talk_deadline", "Idle",    "Generating", "idle_talk_left",                   "start_idle_talk"),
+    Row("speech_start",    "Idle",       None,         "idle_talk_left",                   "arm_idle_talk"),
     # -- events that change nothing where they come: written out, so that the table is total --
+    Row("host_ready",      STATES,       None),  # the clock's tick, or busy already
+    Row("idle_talk_deadline", STATES,    None),  # no more remarks, or busy already
     Row("speech_start",    "Idle",       None),  # nothing to interrupt
     Row("chunk",           CLOSED,       None),  # the stream is over: a late piece is dropped
     Row("stream_end",      CLOSED,       None),
     Row("stream_error",    CLOSED,       None),
     Row("stream_deadline", CLOSED,       None),
     Row("synth_deadline",  QUIET,        None),  # no sentence of ours is waited on
+    # -- memory: forgetting on request; the running summary is made only between turns -------
+    Row("forget",          "Idle",       None,         "",                                 "forget_all"),
+    Row("forget",          BUSY,         "Idle",       "",                                 "interrupt, forget_all"),
+    Row("summary_done",    "Idle",       None,         "summary_due",                      "start_summary"),
+    Row("summary_done",    STATES,       None),  # kept by the prepare step; busy: next round later
+    Row("summary_failed",  STATES,       None),  # logged by the prepare step; retried after a turn
 )  # fmt: skip
 
 TRIGGERS: tuple[str, ...] = tuple(dict.fromkeys(row.trigger for row in TRANSITIONS))

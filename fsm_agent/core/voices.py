@@ -22,6 +22,7 @@ ENGINES: tuple[str, ...] = ("open_jtalk", "flite", "other")
 _WIDE_OFFSET = 0xFEE0  # "!" (U+0021) .. "~" (U+007E)  ->  U+FF01 .. U+FF5E
 _WIDEN = {c: c + _WIDE_OFFSET for c in range(0x21, 0x7F)}
 _NARROW = {c + _WIDE_OFFSET: c for c in range(0x21, 0x7F)}
+_WIDE_ALNUM = regex.compile(r"[０-９Ａ-Ｚａ-ｚ]")
 
 # Script of a sentence -> the language whose voice says it.
 _KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}ー]")
@@ -62,12 +63,14 @@ def widen_ascii(text: str) -> str:
 
 
 def narrow_ascii(text: str) -> str:
-    """Undo :func:`widen_ascii`: full-width forms of printable ASCII back to ASCII.
+    """Undo :func:`widen_ascii` on a sentence that it changed: full-width forms back to ASCII.
 
-    What an Open JTalk voice was sent, narrowed, is what the model wrote (a full-width form
-    the model wrote itself comes back as ASCII, and is widened again the same way).
+    A sentence with a full-width letter or digit is taken to be widened and is narrowed whole:
+    that is what the model wrote (a full-width form it wrote itself comes back as ASCII, and is
+    widened again the same way on the way out). A sentence without one (``元気？``) is left as
+    it is, so the full-width punctuation of Japanese text stays.
     """
-    return text.translate(_NARROW)
+    return text.translate(_NARROW) if _WIDE_ALNUM.search(text) else text
 
 
 def is_safe_for_open_jtalk(text: str) -> bool:

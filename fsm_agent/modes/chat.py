@@ -28,11 +28,20 @@ from fsm_agent.backends.proxy import require_proxy_support
 from fsm_agent.config.load import require_llm_access, warn_about_api_key
 from fsm_agent.core.backend import Backend, Messages, ReplyStream
 from fsm_agent.core.controller import Controller
-from fsm_agent.core.events import Command, Event, SpeechStart, TurnDone, Utterance
+from fsm_agent.core.events import (
+    Command,
+    Event,
+    Forget,
+    HostReady,
+    SpeechStart,
+    TurnDone,
+    Utterance,
+)
 from fsm_agent.core.settings import Settings
 from fsm_agent.modes.chat_host import TerminalHost
 from fsm_agent.modes.term import Palette, ansi_terminal, utf8_output, wants_color
 from fsm_agent.modes.tts import TtsProgram, find_tts, tts_from_command
+from fsm_agent.runtime.history_file import remembered_history
 from fsm_agent.runtime.logs import setup_logging
 from fsm_agent.runtime.loop import QUIT, Runtime
 from fsm_agent.runtime.record import attach as attach_recorder
@@ -42,7 +51,8 @@ log = logging.getLogger("fsm_agent.modes.chat")
 HELP = "talk with the LLM in the terminal; replies stream in and are spoken sentence by sentence"
 
 EPILOG = """\
-commands: /reset (forget the conversation), /history, /quit (also QUIT, exit, end of input).
+commands: /reset (forget the conversation, and empty --history-file), /history,
+/quit (also QUIT, exit, end of input).
 Ctrl-C stops the current reply; Ctrl-C twice at the prompt leaves.
 Proxies come from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY
 (SOCKS, e.g. ALL_PROXY=socks5h://127.0.0.1:1080, needs: pip install 'fsm-agent[socks]').
@@ -87,10 +97,17 @@ class ChatController(Controller):
     """
 
     on_turn_done: Callable[[TurnDone | None], None] | None = None
+    forgotten: threading.Event | None = None
+    """Set once a ``Forget`` (``/reset``) has been carried out."""
     talks_to_mmdagent = False  # a person reads the text: no full-width forms for Open JTalk
 
     def handle(self, event: Event) -> list[Command]:
         """Handle as usual; report ``TurnDone`` (and an interrupt with nothing to stop)."""
+        if isinstance(event, Forget):
+            commands = super().handle(event)
+            if self.forgotten is not None:
+                self.forgotten.set()
+            return commands
         report = self.on_turn_done or (lambda done: None)
         if isinstance(event, SpeechStart) and self.state == "Idle":
             report(None)
@@ -99,6 +116,8 @@ class ChatController(Controller):
         for command in commands:
             if isinstance(command, TurnDone):
                 report(command)
+        if isinstance(event, HostReady) and self.state == "Idle":
+            report(None)  # a greeting with nothing to say: no turn to wait for
         return commands
 
 
@@ -286,15 +305,24 @@ class Chat:
         out: TextIO,
     ) -> None:
         # Ctrl-C is the user starting to speak, so that must interrupt whatever --barge-in says.
-        self.settings = replace(settings, barge_in="start")
+        # No idle talk: a remark would print over the prompt while the user types.
+        self.settings = replace(settings, barge_in="start", idle_after=0.0)
         self.interactive = sys.stdin.isatty()
         live = ansi_terminal(out)
         self.screen = Screen(out, live, Palette(live and wants_color(out)))
-        self.controller = ChatController(self.settings)
+        history, history_file = remembered_history(self.settings)
+        self.controller = ChatController(self.settings, history)
         self.controller.on_turn_done = self._turn_done
-        backend = TeeBackend(make_backend(self.settings, token_delay), self.screen)
+        plain = make_backend(self.settings, token_delay)
+        backend = TeeBackend(plain, self.screen)
         self.host = TerminalHost(self.settings.alias, self.screen.sentence, self._post, tts)
-        self.runtime = Runtime(self.controller, backend, self.host.write)
+        self.runtime = Runtime(
+            self.controller,
+            backend,
+            self.host.write,
+            history_file=history_file,
+            summary_backend=plain,
+        )
         self.recorder = attach_recorder(self.runtime, self.settings, "chat")
         self._done = threading.Event()
 
@@ -316,6 +344,7 @@ class Chat:
         if self.interactive:
             self.screen.say("fsm-agent chat: /reset, /history, /quit; Ctrl-C stops a reply.", "dim")
         try:
+            self._greet()
             self._converse()
         finally:
             self.host.close()
@@ -347,18 +376,37 @@ class Chat:
             if text.lower() in QUIT_WORDS:
                 break
             if text == "/reset":
-                self.controller.history.clear()
+                self._forget()
                 self.screen.say("(the conversation is forgotten)", "dim")
             elif text == "/history":
                 self._show_history()
             else:
                 self._turn(text)
 
+    def _greet(self) -> None:
+        """Say the greeting first (``greeting``/``greeting_prompt``), as the avatar does."""
+        if not (self.settings.greeting.strip() or self.settings.greeting_prompt.strip()):
+            return
+        self._done.clear()
+        self.screen.active = True
+        self.runtime.post(HostReady())
+        self._wait_for_turn()
+
+    def _forget(self) -> None:
+        """Forget on the loop thread, as the host's FSM_AGENT_FORGET does: the file too."""
+        done = threading.Event()
+        self.controller.forgotten = done
+        self.runtime.post(Forget())
+        done.wait(5)
+
     def _turn(self, text: str) -> None:
         self._done.clear()
         self.screen.active = True
         self._observe("RECOG_EVENT_STOP|" + " ".join(text.replace("|", "｜").split()))
         self.runtime.post(Utterance(text))
+        self._wait_for_turn()
+
+    def _wait_for_turn(self) -> None:
         while True:
             try:
                 while not self._done.wait(0.1):
@@ -369,8 +417,11 @@ class Chat:
                 self.runtime.post(SpeechStart())
 
     def _show_history(self) -> None:
-        turns = self.controller.history.turns
-        if not turns:
+        history = self.controller.history
+        turns = history.turns
+        if history.summary:
+            self.screen.say(f"(earlier, in short) {history.summary}", "dim")
+        elif not turns:
             self.screen.say("(no history yet)", "dim")
         for turn in turns:
             self.screen.say(f"you: {turn.user}", "cyan")

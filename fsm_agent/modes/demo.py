@@ -1,13 +1,15 @@
 """``fsm-agent demo``: the real controller and runtime against a simulated MMDAgent-EX; no key.
 
-A scripted user talks to the avatar three times (Japanese, English, then a Japanese barge-in while
-the English reply is being spoken). The replies (built in, or ``--backend echo`` / ``--backend
-script:FILE``) stream from the offline backend (``fsm_agent.backends.offline``) in token-sized
-pieces at a realistic pace, or arrive whole with ``--no-stream``; the project's host simulator
-(``fsm_agent.sim.host_sim``, driven in real time by ``fsm_agent.sim.host_loop``) speaks each
-sentence for a time that grows with its length, echoes our lines back, and lets another character
-talk in between, as MMDAgent-EX does. Every message is shown as it happens, and the demo fails if
-the controller broke any of the host's rules.
+The avatar greets when the simulated host is ready; a scripted user talks to it three times
+(Japanese, English, then a Japanese barge-in while the English reply is being spoken); then
+nobody speaks, and the avatar makes a remark. The replies carry gesture tags, shown as the host
+messages they become (the example content's gestures file, ``gestures.example.toml``).
+The replies (built in, or ``--backend echo`` / ``--backend script:FILE``) stream from the offline
+backend (``fsm_agent.backends.offline``) in token-sized pieces at a realistic pace, or arrive whole
+with ``--no-stream``; the project's host simulator (``fsm_agent.sim.host_sim``, driven in real time
+by ``fsm_agent.sim.host_loop``) speaks each sentence for a time that grows with its length, echoes
+our lines back, and lets another character talk in between, as MMDAgent-EX does. Every message is
+shown as it happens, and the demo fails if the controller broke any of the host's rules.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
 from fsm_agent.backends.offline import OfflineBackend, ScriptedReplies, echo_reply
 from fsm_agent.core.backend import Messages, last_user_text
 from fsm_agent.core.controller import Controller
-from fsm_agent.core.settings import ConfigError, Settings
+from fsm_agent.core.settings import DEFAULT_IDLE_PROMPT, ConfigError, Settings
 from fsm_agent.modes.term import Palette, utf8_output, wants_color
 from fsm_agent.runtime.logs import setup_logging
 from fsm_agent.runtime.loop import QUIT, Runtime
@@ -39,14 +43,21 @@ USER_1 = "こんにちは。今日はどんな一日になりそう？"
 USER_2 = "Can you tell me about Tokyo in English?"
 USER_3 = "ありがとう、もう十分です。"
 
+GREETING = "[wave]こんにちは、メイです。今日もよろしくね！"
+"""The demo's greeting (unless ``--greeting`` or ``--greeting-prompt`` is given)."""
+
+IDLE_AFTER = 2.5
+"""Seconds of silence before the demo's idle remark (before ``--fast``)."""
+
 REPLIES: dict[str, str] = {
-    USER_1: "こんにちは！今日は晴れて、気温は23.5度くらいになりそうです。"
-    "散歩にぴったりの一日ですね。",
-    USER_2: "Sure! Tokyo is the capital of Japan, home to about 14 million people. "
+    USER_1: "[happy]こんにちは！今日は晴れて、気温は23.5度くらいになりそうです。"
+    "[nod]散歩にぴったりの一日ですね。",
+    USER_2: "[nod]Sure! Tokyo is the capital of Japan, home to about 14 million people. "
     "Mr. Tanaka, a local guide, says the best season to visit is spring, "
     "when the cherry blossoms are out along the Sumida River. "
     "In summer there are fireworks, and in autumn the ginkgo trees turn gold.",
-    USER_3: "どういたしまして。またいつでも話しかけてくださいね！",
+    USER_3: "[bow]どういたしまして。またいつでも話しかけてくださいね！",
+    DEFAULT_IDLE_PROMPT: "[surprised]そういえば、東京の桜は三月の終わりごろが見ごろですよ。",
 }
 
 CHARS_PER_SECOND = 9.0
@@ -142,6 +153,32 @@ def demo_backend(
     return OfflineBackend(reply_to, whole=whole, pace=pace, on_piece=on_piece, on_end=on_end)
 
 
+def example_gestures() -> Path:
+    """The gestures file for MMDAgent-EX's example content that ships with fsm-agent."""
+    return Path(str(resources.files("fsm_agent.modes") / "gestures.example.toml"))
+
+
+def demo_settings(settings: Settings, given: set[str], scale: float) -> Settings:
+    """The demo's expressive defaults where the command line gave none.
+
+    The example content's gestures file, a greeting, and a remark after a short silence.
+
+    Args:
+        settings: The settings from the command line.
+        given: The names of the settings the command line gave.
+        scale: Multiplies the silence before the remark.
+
+    """
+    changes: dict[str, object] = {}
+    if "gestures" not in given:
+        changes["gestures"] = example_gestures()
+    if not given & {"greeting", "greeting_prompt"}:
+        changes["greeting"] = GREETING
+    if "idle_after" not in given:
+        changes["idle_after"] = IDLE_AFTER * scale
+    return replace(settings, **changes)  # type: ignore[arg-type]
+
+
 def demo_host(scale: float) -> HostSim:
     """The simulated MMDAgent-EX, its speaking times and stop latency multiplied by ``scale``."""
     return HostSim(
@@ -176,7 +213,10 @@ class ScreenLog:
 
     def __call__(self, direction: str, line: str) -> None:
         """A ``Runtime`` observer."""
-        if direction == "out":
+        if direction == "out" and not line.startswith("SYNTH_"):
+            self._ours.add(line)
+            self.show("agent->host", f"{line}   (gesture)", "green")
+        elif direction == "out":
             self._ours.add(line)
             self.show("agent->host", line, "green", "bold")
         elif direction == "state":
@@ -234,6 +274,7 @@ class Demo:
         )
         self.runtime = Runtime(self.controller, backend, lambda line: None)
         self.sim = demo_host(scale)
+        self.sim.allowed_types = self.controller.gestures.allowed_types()
         self.host = HostLoop(runtime_delivery(self.runtime.post), self.sim)
         self.runtime.write = self.host.child_line
         self.screen.on_broken = lambda: self.runtime.post(QUIT)
@@ -266,7 +307,10 @@ class Demo:
 
     def _script(self) -> None:
         try:
-            self.host.startup()
+            turns = self._idle_count
+            self.host.startup()  # the host is ready: the greeting
+            if self.settings.greeting or self.settings.greeting_prompt:
+                self._wait_for(lambda: self._idle_count > turns)
             self._pause(0.3)
             turns = self._idle_count
             self._user_says(USER_1)
@@ -287,6 +331,9 @@ class Demo:
             turns = self._idle_count
             self._user_says(USER_3)
             self._wait_for(lambda: self._idle_count > turns)
+            if self.settings.idle_after > 0:  # nobody speaks: the avatar makes a remark
+                turns = self._idle_count
+                self._wait_for(lambda: self._idle_count > turns)
             self._pause(0.3)
         finally:
             self.runtime.post(QUIT)
@@ -336,12 +383,13 @@ def main(args: argparse.Namespace) -> int:
     """Run the demo."""
     from fsm_agent.config.flags import settings_from_args
 
-    settings = settings_from_args(args)
+    scale = 1 / 15 if args.fast else 1.0
+    settings = demo_settings(settings_from_args(args), set(vars(args)), scale)
     reply = demo_replies(settings, "backend" in vars(args))
     level = settings.log_level if "log_level" in vars(args) else "warning"
     setup_logging(level, settings.log_file)
     out = utf8_output(sys.stdout)
-    demo = Demo(settings, 1 / 15 if args.fast else 1.0, out, reply)
+    demo = Demo(settings, scale, out, reply)
     status = demo.run()
     if demo.screen.broken:
         # `fsm-agent demo | head`: keep the interpreter quiet about the closed pipe at exit.

@@ -11,8 +11,9 @@ from fsm_agent.backends.factory import make_backend
 from fsm_agent.backends.proxy import require_proxy_support
 from fsm_agent.config.load import require_llm_access, warn_about_api_key
 from fsm_agent.core.controller import Controller
-from fsm_agent.core.history import History
+from fsm_agent.core.history import History, estimate_tokens
 from fsm_agent.core.settings import Settings
+from fsm_agent.runtime.history_file import remembered_history
 from fsm_agent.runtime.lineio import LineWriter, private_stdin, start_reader, watch_output
 from fsm_agent.runtime.logs import setup_logging
 from fsm_agent.runtime.loop import QUIT, Runtime
@@ -55,9 +56,10 @@ def run_anyscript(settings: Settings) -> int:
     setup_logging(settings.log_level, settings.log_file, [settings.api_key()])
     warn_about_api_key(settings)
     writer = LineWriter(sys.stdout.buffer)
-    controller = Controller(settings)
+    history, history_file = remembered_history(settings)
+    controller = Controller(settings, history)
     warn_if_prompt_exceeds_budget(controller.history)
-    runtime = Runtime(controller, make_backend(settings), writer.write)
+    runtime = Runtime(controller, make_backend(settings), writer.write, history_file=history_file)
     writer.on_broken = runtime.stop
     recorder = attach_recorder(runtime, settings, "run")
     watch_output(sys.stdout.fileno(), runtime.stop)
@@ -91,10 +93,11 @@ def warn_if_prompt_exceeds_budget(history: History) -> None:
     the avatar would remember nothing, and nothing else would say why.
 
     Args:
-        history: The conversation as it starts (the system prompt and no turns).
+        history: The conversation as it starts (turns loaded from a history file do not
+            count: only the prompt is never trimmed).
 
     """
-    prompt_tokens = history.tokens()
+    prompt_tokens = estimate_tokens(history.system_prompt)
     if prompt_tokens > history.max_tokens:
         log.warning(
             "the system prompt alone is about %d tokens, more than history_tokens (%d): "

@@ -20,14 +20,19 @@ from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     Arm,
     CancelStream,
+    CancelSummary,
     Chunk,
+    ClearMemory,
     Command,
     Deadline,
     DeadlineKind,
     Disarm,
     Event,
+    Remember,
+    RememberSummary,
     Send,
     StartStream,
+    Summarize,
     TurnDone,
 )
 
@@ -84,6 +89,15 @@ class Effects:
 
     def first_sentence(self, times: TurnTimes) -> None:
         """The turn's first sentence was just sent; ``times`` holds its milestones."""
+
+    def remember(self, command: Remember | RememberSummary | ClearMemory) -> None:
+        """Keep a turn or the running summary in the history file, or empty it."""
+
+    def summarize(self, command: Summarize) -> None:
+        """Send the summary request on a worker; its answer comes back via feed."""
+
+    def cancel_summary(self, command: CancelSummary) -> None:
+        """Stop summary request ``command.job``: a turn begins."""
 
 
 class Interpreter:
@@ -163,6 +177,12 @@ class Interpreter:
                 self._deadlines.pop(kind, None)
             case TurnDone():
                 self.effects.turn_done(command)
+            case Remember() | RememberSummary() | ClearMemory():
+                self.effects.remember(command)
+            case Summarize():
+                self.effects.summarize(command)
+            case CancelSummary():
+                self.effects.cancel_summary(command)
 
     def next_deadline(self) -> float | None:
         """The due time of the earliest armed deadline, or None when none is armed."""

@@ -27,17 +27,24 @@ from fsm_agent.core.backend import Backend
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import (
     CancelStream,
+    CancelSummary,
     Chunk,
+    ClearMemory,
     Event,
+    Remember,
+    RememberSummary,
     Send,
     SpeechStart,
     StartStream,
+    Summarize,
     TurnDone,
     event_from_message,
 )
 from fsm_agent.core.protocol import parse_line
+from fsm_agent.runtime.history_file import HistoryFile
 from fsm_agent.runtime.interpreter import Effects, Interpreter, TurnTimes
 from fsm_agent.runtime.lineio import EOF_MARK
+from fsm_agent.runtime.summarizer import SummaryJob
 from fsm_agent.runtime.worker import Generation
 
 log = logging.getLogger("fsm_agent.runtime.loop")
@@ -67,6 +74,9 @@ class Runtime(Effects):
         backend: Opens LLM reply streams.
         write: Writes one line to the host (flushed).
         clock: Monotonic clock, replaceable in tests.
+        history_file: The history file, or None.
+        summary_backend: Answers the summary requests; ``backend`` as given here when None
+            (so that neither the chat's screen nor ``--record`` sees them).
 
     """
 
@@ -76,9 +86,15 @@ class Runtime(Effects):
         backend: Backend,
         write: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
+        *,
+        history_file: HistoryFile | None = None,
+        summary_backend: Backend | None = None,
     ) -> None:
         self.controller = controller
         self.backend = backend
+        self.history_file = history_file
+        self.summary_backend = summary_backend or backend
+        self._summary: SummaryJob | None = None
         self.write = write
         self.clock = clock
         self.observers: list[Observer] = []
@@ -256,12 +272,45 @@ class Runtime(Effects):
             (times.first_synth - times.started) * 1000,
         )
 
+    def remember(self, command: Remember | RememberSummary | ClearMemory) -> None:
+        """Write the turn or the summary to the history file (flushed), or empty it."""
+        file = self.history_file
+        if file is None:
+            return
+        match command:
+            case Remember():
+                file.add_turn(
+                    command.n, command.user, command.assistant, interrupted=command.interrupted
+                )
+            case RememberSummary(text=text, through=through):
+                file.add_summary(text, through)
+            case ClearMemory():
+                file.clear()
+
+    def summarize(self, command: Summarize) -> None:
+        """Send the summary request on its own thread; the answer comes back through post."""
+        self._cancel_summary()
+        log.debug("summary %d: turns up to %d", command.job, command.through)
+        self._summary = SummaryJob(command, self.summary_backend, self.post)
+        self._summary.start()
+
+    def cancel_summary(self, command: CancelSummary) -> None:
+        """Cancel the summary request and close its connection."""
+        if self._summary is not None and self._summary.command.job == command.job:
+            self._cancel_summary()
+
+    def _cancel_summary(self) -> None:
+        job, self._summary = self._summary, None
+        if job is not None:
+            job.cancel()
+
     def _forget_finished(self) -> None:
         for gen in [g for g, w in self._generations.items() if not w.thread.is_alive()]:
             del self._generations[gen]
 
     def shutdown(self, timeout: float = 0.5) -> None:
         """Cancel every generation and wait briefly for their threads."""
+        self._cancel_summary()
         self._deferred = None
         generations = list(self._generations.values())
         self._generations.clear()
@@ -271,6 +320,8 @@ class Runtime(Effects):
         for generation in generations:
             if generation.thread.is_alive():
                 generation.thread.join(max(0.0, end - time.monotonic()))
+        if self.history_file is not None:
+            self.history_file.close()
         close = getattr(self.backend, "close", None)
         if callable(close):
             try:

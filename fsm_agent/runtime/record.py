@@ -46,7 +46,15 @@ REPLAY_SETTINGS: tuple[str, ...] = (
     "keep_emoji",
     "history_turns",
     "history_tokens",
+    "barge_in_mark",
     "system_prompt",
+    "gestures",
+    "describe_tags",
+    "greeting",
+    "greeting_prompt",
+    "idle_after",
+    "idle_prompt",
+    "idle_max",
 )
 """Settings that change what the controller sends; the meta line keeps them for ``replay``."""
 
@@ -102,6 +110,7 @@ class Recorder:
     def meta(self, mode: str, settings: Settings) -> None:
         """Record which program and settings made this file (the first entry)."""
         kept = {name: getattr(settings, name) for name in REPLAY_SETTINGS}
+        kept = {k: str(v.resolve()) if isinstance(v, Path) else v for k, v in kept.items()}
         self.write("meta", f"fsm-agent {__version__} {mode}", settings=kept)
 
     def next_stream(self) -> int:
