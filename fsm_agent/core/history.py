@@ -211,11 +211,11 @@ class History:
         excess = len(self.turns) - max(self.max_turns, 0)
         if excess > 0:
             self._drop(excess)
-        self._drop_while(lambda: self.tokens() > self.max_tokens)
+        self._drop_while(lambda: self.tokens() > self.max_tokens, keep=1)
 
-    def _drop_while(self, too_big: Callable[[], bool]) -> None:
-        """Drop the oldest turns while ``too_big``, down to the last exchange at most."""
-        while len(self.turns) > 1 and too_big():
+    def _drop_while(self, too_big: Callable[[], bool], keep: int = 0) -> None:
+        """Drop the oldest turns while ``too_big``, keeping at least the last ``keep``."""
+        while len(self.turns) > keep and too_big():
             self._drop(1)
 
     def _drop(self, count: int) -> None:
