@@ -185,7 +185,11 @@ class History:
             return
         scale = reported_total / estimated
         low, high = SCALE_BOUNDS
-        if not low <= scale <= high:
+        if scale < low:
+            # Harmless (the estimate stays), and what a count of the reply alone looks like.
+            log.debug("usage %d for about %d tokens sent: not believed", reported_total, estimated)
+            return
+        if scale > high:
             if not self._distrusted:
                 log.warning(
                     "the server reported %d tokens where about %d were sent: usage not believed",
