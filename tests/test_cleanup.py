@@ -39,6 +39,9 @@ CASES = [
     ("Fifth\u200bfs are here.", "Fifth fs are here."),
     ("one\x00two\x07three\u2060four\ufeff.", "one two three four ."),
     ("soft\u00adhyphen", "softhyphen"),
+    ("Rosemarie! :-)", "Rosemarie!"),
+    ("Fine :) see you ;-) xD", "Fine see you"),
+    ("Ratio 3:2 at 10:30.", "Ratio 3:2 at 10:30."),
     ("नमस्ते\u200d दोस्त", "नमस्ते\u200d दोस्त"),
     # Emphasis cut by a line break inside CJK text (これは**とても\n重要**です。).
     ("これは**とても", "これはとても"),

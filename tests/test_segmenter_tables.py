@@ -202,6 +202,14 @@ TABLE: list[tuple[str, str, list[str]]] = [
     ("de", "Am 3. und 4. Mai. Gut.", ["Am 3. und 4. Mai.", "Gut."]),
     ("de", "Der 2. große Krieg. Gut.", ["Der 2. große Krieg.", "Gut."]),
     ("ko", "폭발하게 된다. <대부> 라는 영화.", ["폭발하게 된다.", "<대부> 라는 영화."]),
+    ("en", "\x1b[31mRed alert.\x1b[0m Next one.", ["\x1b[31mRed alert.\x1b[0m", "Next one."]),
+    ("en", "Nice! ^^ Next.", ["Nice! ^^", "Next."]),
+    # Abbreviations before a lower-case word, now that a lower-case word can start a sentence.
+    ("en", "Apples, pears etc. are fruit. Ok.", ["Apples, pears etc. are fruit.", "Ok."]),
+    ("en", "Smith et al. found it. Ok.", ["Smith et al. found it.", "Ok."]),
+    ("en", "It was e.g. red. Ok.", ["It was e.g. red.", "Ok."]),
+    ("de", "Äpfel, Birnen usw. sind Obst. Gut.", ["Äpfel, Birnen usw. sind Obst.", "Gut."]),
+    ("ru", "Это см. ниже. Да.", ["Это см. ниже.", "Да."]),
     (
         "ru",
         "Барри Гордон (род. 1948 г.) -- американский актёр.",

@@ -5,8 +5,9 @@ segmenter stays exact (it never rewrites text) and this stage alone decides what
 Markdown is reduced to its words: emphasis marks, heading marks, list bullets, block quotes,
 table rules and link targets go; inline code keeps its text; fenced code blocks are not read at
 all (the cleaner remembers across sentences that it is inside one). Emoji are dropped unless
-asked for; a keycap digit (1️⃣) is read as its digit. Symbols that voices read or that mark
-prosody are not emoji here: © ® ™ stay, and ‼ ⁉ become "!!" and "!?".
+asked for, and so are emoticons (:-) ^^); a keycap digit (1️⃣) is read as its digit. Symbols
+that voices read or that mark prosody are not emoji here: © ® ™ stay, and ‼ ⁉ become "!!" and
+"!?".
 
 Text that is not speech at all: terminal escapes (ESC[31m) are dropped whole; a control
 character or an invisible separator (zero-width space, word joiner, BOM) reads as a space, so
@@ -48,6 +49,8 @@ _EMOJI = regex.compile(
     r"[\p{Extended_Pictographic}\p{Regional_Indicator}\U0001F3FB-\U0001F3FF]"
     r"[\uFE0E\uFE0F\u20E3\u200D\p{Extended_Pictographic}\U0001F3FB-\U0001F3FF]*"
 )
+# Emoticons standing alone (Great! :-) and ^^): a voice would read their characters.
+_EMOTICON = regex.compile(r"(?<!\S)(?:[:;=][-^'o]?[)(\]\[DPpOo3/\\|*]|<3|\^_?\^|[xX]D)(?!\S)")
 _KEYCAP = regex.compile(r"([0-9#*])\uFE0F?\u20E3")
 _PRESENTATION = regex.compile(r"[\uFE0E\uFE0F]")
 _PUNCTUATION = {"\u203c": "!!", "\u2049": "!?"}
@@ -134,7 +137,7 @@ class SpeechCleaner:
         if "|" in text and text.strip().startswith("|"):
             text = ", ".join(cell for cell in _TABLE_BAR.split(text.strip()) if cell)
         if not self.keep_emoji:
-            text = _PRESENTATION.sub("", _EMOJI.sub("", text))
+            text = _PRESENTATION.sub("", _EMOJI.sub("", _EMOTICON.sub("", text)))
             for mark, ascii_marks in _PUNCTUATION.items():
                 text = text.replace(mark, ascii_marks)
         text = _SPACES.sub(" ", text).strip()

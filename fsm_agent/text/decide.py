@@ -154,7 +154,7 @@ def _walk_cluster(
                 return last, j, stack, emphasis
             j = k
             continue
-        elif not _close(rules, stack, mark) and mark in rules.pairs:
+        elif not _close(rules, stack, mark) and mark in rules.pairs and text[j - 1] != "\x1b":
             # A mark that closes nothing but opens a pair (German “ seen as English “) starts
             # the next sentence instead of ending this one.
             return last, j, stack, emphasis
