@@ -83,14 +83,14 @@ def play(mark: str) -> tuple[list[list[dict[str, str]]], list[str]]:
             wait(lambda: runtime.turns_done >= 2)
             server.push(None, delay_first=2.0)  # the Nara reply is slow to start
             host.say("Hmm, and Nara?")
-            wait(lambda: len(server.requests) >= 3)
+            wait(lambda: len(server.chat_requests) >= 3)
             host.say("Never mind. Which is cheapest?")  # before any sentence of the Nara reply
             wait(lambda: runtime.turns_done >= 4)
             host.say("Thanks, bye.")
             wait(lambda: runtime.turns_done >= 5)
             runtime.post(QUIT)
             thread.join(5)
-        requests = [r.body["messages"] for r in server.requests if r.body]
+        requests = [r.body["messages"] for r in server.chat_requests if r.body]
         said = [s.text for s in sim.spoken]
     return requests, said
 

@@ -44,7 +44,7 @@ def one_run(spacing: float | None) -> tuple[int, int, bool]:
             host.say("hello")
             if not host.wait_until(lambda: len(spoken(host)) == 3, 60):
                 raise RuntimeError("the first turn was not answered")
-            connections, requests = server.connections_opened, len(server.requests)
+            connections, requests = server.connections_opened, len(server.chat_requests)
             lines = [f"RECOG_EVENT_STOP|number {n}" for n in range(1, 51)]
             if spacing is None:
                 host.send_bytes("\n".join(lines).encode())
@@ -57,7 +57,7 @@ def one_run(spacing: float | None) -> tuple[int, int, bool]:
             answered = spoken(host)[-3] == "You said: number 50."
             return (
                 server.connections_opened - connections,
-                len(server.requests) - requests,
+                len(server.chat_requests) - requests,
                 answered,
             )
         finally:

@@ -80,8 +80,8 @@ def reach(phase: str, proc: subprocess.Popen[bytes], server: FakeOpenAI) -> None
                 time.sleep(0.02)
             time.sleep(0.2)
     elif phase == "waiting for headers":
-        before = len(server.requests)
-        server.wait_until(lambda: len(server.requests) > before, 20)
+        before = len(server.chat_requests)
+        server.wait_until(lambda: len(server.chat_requests) > before, 20)
     else:
         time.sleep(1.5)  # start-up done, nothing going on
 

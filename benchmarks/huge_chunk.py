@@ -49,7 +49,7 @@ def one_run(server: FakeOpenAI, max_reply_chars: int) -> tuple[float, float]:
     args = [sys.executable, "-m", "fsm_agent", "--max-reply-chars", str(max_reply_chars)]
     host = HostProcess(args, HostSim(chars_per_second=15.0), env=env, cwd=ROOT).start()
     try:
-        before = len(server.requests)
+        before = len(server.chat_requests)
         host.say("tell me everything")
         if not host.wait_until(
             lambda: any(line.startswith("SYNTH_START") for line in host.child_lines), 60
@@ -61,7 +61,7 @@ def one_run(server: FakeOpenAI, max_reply_chars: int) -> tuple[float, float]:
         if not host.wait_until(lambda: "SYNTH_STOP|0" in host.child_lines, 60):
             raise RuntimeError("no SYNTH_STOP")
         stopped = time.monotonic() - began
-        server.wait_until(lambda: len(server.requests) >= before + 2, 60)
+        server.wait_until(lambda: len(server.chat_requests) >= before + 2, 60)
         asked = time.monotonic() - began
         return stopped, asked
     finally:

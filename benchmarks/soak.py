@@ -101,7 +101,7 @@ def main() -> None:
         print(f"answered {done}/{args.turns}; unanswered: {unanswered[:10]}")
         print(f"barge-ins (SYNTH_STOP sent) {stops}; failed requests answered 'Sorry.' {sorry}")
         print(f"host rules broken {len(host.sim.violations)}; exit status {code}")
-        opened, requests = server.connections_opened, len(server.requests)
+        opened, requests = server.connections_opened, len(server.chat_requests)
         print(f"TCP connections opened {opened} for {requests} requests")
         print(f"key found in stdout, stderr or the log: {leaked} times")
         print(f"    {'after turn':>10} {'RSS MiB':>8} {'threads':>8}")

@@ -154,7 +154,7 @@ def test_three_turns_through_the_process_open_one_connection(server: FakeOpenAI)
         assert host.wait_until(lambda t=turn: len(synth_texts(host)) == t * len(SENTENCES), WAIT)
         assert host.wait_idle(quiet=0.2, timeout=WAIT)
     finish(host)
-    assert len(server.requests) == 3
+    assert len(server.chat_requests) == 3
     assert server.connections_opened == 1
 
 
@@ -208,7 +208,7 @@ def test_llm_failure_returns_to_idle_and_keeps_history_consistent(
     host.say("second")
     assert host.wait_until(lambda: len(synth_texts(host)) == len(spoken) + len(SENTENCES), WAIT)
     finish(host)
-    history = server.requests[-1].body["messages"][1:]
+    history = server.chat_requests[-1].body["messages"][1:]
     if spoken_before_failure:
         assert history[:2] == [
             {"role": "user", "content": "first"},
@@ -240,7 +240,7 @@ def test_a_close_delimited_stream_cut_midway_is_a_failed_turn() -> None:
         assert host.wait_until(lambda: len(synth_texts(host)) == 1 + len(SENTENCES), WAIT)
         finish(host)
         assert "ended before the reply was complete" in host.stderr_text
-        history = srv.requests[-1].body["messages"][1:]
+        history = srv.chat_requests[-1].body["messages"][1:]
     assert history == [
         {"role": "user", "content": "first"},
         {"role": "assistant", "content": "はい、元気です。"},
@@ -254,14 +254,14 @@ def test_barge_in_while_the_request_waits_for_headers_closes_it_at_once(
     host = start_host(server.base_url, "--max-retries", "1")
     server.push("no_answer")  # the first request gets no headers, ever
     host.say("first")
-    assert server.wait_until(lambda: len(server.requests) == 1, WAIT)
+    assert server.wait_until(lambda: len(server.chat_requests) == 1, WAIT)
     host.say("second")
     assert server.wait_until(lambda: server.closed_early == 1, WAIT)  # the client hung up
     assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
     finish(host)
-    assert len(server.requests) == 2  # the cancelled request was not retried
+    assert len(server.chat_requests) == 2  # the cancelled request was not retried
     # nothing was heard of the first reply: only the mark of the interruption is kept
-    assert server.requests[-1].body["messages"][1:] == [
+    assert server.chat_requests[-1].body["messages"][1:] == [
         {"role": "user", "content": "first"},
         {"role": "assistant", "content": "…"},
         {"role": "user", "content": "second"},
@@ -281,7 +281,7 @@ def test_barge_in_stops_speech_cancels_stream_and_keeps_only_what_was_heard() ->
         finish(host)
         assert "SYNTH_STOP|0" in host.child_lines
         assert srv.wait_until(lambda: srv.closed_early >= 1, WAIT)
-        heard = srv.requests[-1].body["messages"][2]
+        heard = srv.chat_requests[-1].body["messages"][2]
         assert heard["role"] == "assistant"
         said_before = synth_texts(host)[: synth_texts(host).index("OK.")]
         # the last one was cut off by the SYNTH_STOP: not heard to its end, so not kept
@@ -469,7 +469,7 @@ def test_api_key_never_appears_in_output_logs_or_record(server: FakeOpenAI, tmp_
     host.say("second")
     assert host.wait_until(lambda: len(synth_texts(host)) == len(SENTENCES), WAIT)
     finish(host)
-    assert server.requests[0].headers.get("authorization") == f"Bearer {SECRET}"
+    assert server.chat_requests[0].headers.get("authorization") == f"Bearer {SECRET}"
     logged, recorded = read(log_file), read(record)
     assert "HTTP 401" in recorded  # the failure was logged and recorded ...
     assert "Incorrect API key provided: [redacted]" in recorded

@@ -66,7 +66,7 @@ def test_real_client_against_the_fake_server_keeps_the_history() -> None:
     with FakeOpenAI(replies, token_delay=0.002) as server:
         env = {**os.environ, "OPENAI_API_KEY": "sk-test-fake"}
         result = chat("Hi\nTell me more\n", "--base-url", server.base_url, env=env)
-        requests = server.requests
+        requests = server.chat_requests
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "you> Hi",

@@ -63,7 +63,7 @@ def ours(host: HostProcess) -> list[str]:
 
 
 def user_texts(server: FakeOpenAI) -> list[str]:
-    return [r.body["messages"][-1]["content"] for r in server.requests if r.body]
+    return [r.body["messages"][-1]["content"] for r in server.chat_requests if r.body]
 
 
 def finish(host: HostProcess) -> None:
@@ -83,7 +83,7 @@ def test_tags_become_the_gesture_and_the_voice(server: FakeOpenAI, gestures: Pat
         "SYNTH_START|0|mei_voice_normal|よろしくね。",
     ]
     assert not any("[" in line for line in ours(host))
-    system = server.requests[0].body["messages"][0]["content"]
+    system = server.chat_requests[0].body["messages"][0]["content"]
     assert "[happy]: when you are glad" in system
     assert [s.text for s in host.sim.spoken] == ["こんにちは！", "よろしくね。"]
 
@@ -121,7 +121,7 @@ def test_idle_talk_remarks_at_most_idle_max_then_waits_for_the_user(server: Fake
     assert host.wait_idle(quiet=1.5, timeout=WAIT)
     assert user_texts(server) == [IDLE_PROMPT, IDLE_PROMPT]
     # The first remark is in the history of the second request, like any reply.
-    second = [(m["role"], m["content"]) for m in server.requests[1].body["messages"][1:]]
+    second = [(m["role"], m["content"]) for m in server.chat_requests[1].body["messages"][1:]]
     assert second == [("user", IDLE_PROMPT), ("assistant", "静かですね。"), ("user", IDLE_PROMPT)]
     host.speech_start()
     host.say("うん")

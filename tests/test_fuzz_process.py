@@ -154,7 +154,7 @@ def check_line(line: str, voice: str) -> None:
 
 
 def check_requests(server: FakeOpenAI) -> None:
-    for request in server.requests:
+    for request in server.chat_requests:
         messages = request.body["messages"]
         assert messages[0] == {"role": "system", "content": SYSTEM}
         roles = [m["role"] for m in messages[1:]]

@@ -46,6 +46,41 @@ def test_cjk_costs_more_tokens_per_character_than_latin() -> None:
     assert estimate_tokens("あ" * 100) > estimate_tokens("a" * 100)
 
 
+def test_absurd_usage_is_not_believed() -> None:
+    h = History("sys", max_turns=100, max_tokens=1000)
+    h.commit("hello", "world")
+    h.commit("how are you", "fine")
+    before = h.tokens()
+    h.calibrate(1_000_000_000, h.messages("next"), "reply")
+    assert h.tokens() == before
+    assert len(h.turns) == 2
+    h.calibrate(1, h.messages("next"), "a long reply " * 20)  # far too few: not believed either
+    assert h.tokens() == before
+
+
+def test_usage_within_the_bounds_is_believed_up_to_them() -> None:
+    h = History("sys", max_turns=100, max_tokens=100_000)
+    h.commit("hello", "world")
+    messages = h.messages("next")
+    estimated = sum(estimate_tokens(m["content"]) for m in messages) + estimate_tokens("")
+    h.calibrate(estimated * 15, messages, "")
+    assert h.tokens() >= 14 * sum(estimate_tokens(m["content"]) for m in h.messages())
+
+
+def test_the_token_budget_never_drops_the_last_exchange() -> None:
+    h = History("sys", max_turns=10, max_tokens=50)
+    h.commit("short", "reply")
+    h.commit("a very long question " * 30, "a very long answer " * 30)
+    assert [t.user[:6] for t in h.turns] == ["a very"]
+    assert h.tokens() > 50
+
+
+def test_history_turns_zero_still_keeps_none() -> None:
+    h = History("sys", max_turns=0, max_tokens=50)
+    h.commit("hello", "world")
+    assert h.turns == []
+
+
 @pytest.mark.parametrize(
     ("messages", "text"),
     [

@@ -52,7 +52,7 @@ def start_host(
 
 
 def user_texts(server: FakeOpenAI) -> list[str]:
-    return [r.body["messages"][-1]["content"] for r in server.requests if r.body]
+    return [r.body["messages"][-1]["content"] for r in server.chat_requests if r.body]
 
 
 def spoken(host: HostProcess) -> list[str]:
@@ -100,7 +100,7 @@ def test_a_key_with_white_space_or_quotes_is_used_without_them(
         host.say(text)
         assert host.wait_until(lambda n=turn: len(spoken(host)) == 2 * n, WAIT)
     assert host.close() == 0
-    assert [r.headers["authorization"] for r in server.requests] == [f"Bearer {KEY}"] * 2
+    assert [r.headers["authorization"] for r in server.chat_requests] == [f"Bearer {KEY}"] * 2
     assert spoken(host) == ["Fine.", "Thank you."] * 2
     log = (tmp_path / "log.txt").read_text(encoding="utf-8")
     assert len(re.findall("WARNING .*OPENAI_API_KEY has white space or quotes", log)) == 1
@@ -159,7 +159,7 @@ def test_stdout_closed_at_once_stops_with_status_0(server: FakeOpenAI) -> None:
     for text in ("hello", "are you there?", "hello?"):
         tell(proc, f"RECOG_EVENT_STOP|{text}")
     assert proc.wait(WAIT) == 0  # although our stdin is still open
-    assert len(server.requests) <= REQUESTS_AFTER_CLOSE
+    assert len(server.chat_requests) <= REQUESTS_AFTER_CLOSE
     assert b"the host closed our output" in proc.stderr.read()  # type: ignore[union-attr]
 
 
@@ -174,7 +174,7 @@ def test_stdout_closed_mid_conversation_stops_with_status_0(server: FakeOpenAI) 
     for text in ("and now?", "hello?", "anyone?"):
         tell(proc, f"RECOG_EVENT_STOP|{text}")
     assert proc.wait(WAIT) == 0
-    assert len(server.requests) <= 1 + REQUESTS_AFTER_CLOSE
+    assert len(server.chat_requests) <= 1 + REQUESTS_AFTER_CLOSE
 
 
 # ---- item 8: SIGTERM while the host does not read our output -----------------------------------
@@ -238,7 +238,7 @@ def test_a_burst_of_utterances_asks_the_llm_only_for_the_last(spacing: float | N
         assert host.close() == 0
         # the first turn's, one at most for an utterance that was replaced at once, the last's
         assert server.connections_opened <= 3
-        assert len(server.requests) <= 3
+        assert len(server.chat_requests) <= 3
         assert user_texts(server)[-1] == "number 50"
         assert spoken(host)[-3:] == [
             "You said: number 50.",

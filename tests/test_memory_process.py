@@ -73,8 +73,8 @@ def test_two_turns_a_sigkill_and_the_restart_remembers_them(tmp_path: Path) -> N
 
         again = start(server, history)
         again.say("what is my name?")
-        assert again.wait_until(lambda: len(server.requests) == 3, WAIT)
-        request = server.requests[2].body["messages"]
+        assert again.wait_until(lambda: len(server.chat_requests) == 3, WAIT)
+        request = server.chat_requests[2].body["messages"]
         assert pairs(request) == [
             ("user", "my name is Aki"),
             ("assistant", "Nice to meet you, Aki."),
@@ -88,8 +88,8 @@ def test_two_turns_a_sigkill_and_the_restart_remembers_them(tmp_path: Path) -> N
         again.send("FSM_AGENT_FORGET")
         assert again.wait_until(lambda: history.read_bytes() == b"", WAIT)
         again.say("who am I?")
-        assert again.wait_until(lambda: len(server.requests) == 4, WAIT)
-        assert pairs(server.requests[3].body["messages"]) == [("user", "who am I?")]
+        assert again.wait_until(lambda: len(server.chat_requests) == 4, WAIT)
+        assert pairs(server.chat_requests[3].body["messages"]) == [("user", "who am I?")]
         assert again.wait_until(lambda: len(turn_lines(history)) == 1, WAIT)
         assert again.close() == 0
         assert not any("FSM_AGENT_FORGET" in line for line in again.child_lines)
@@ -109,7 +109,7 @@ def test_a_file_cut_by_a_kill_mid_write_loads_with_a_warning(tmp_path: Path) -> 
         host.say("still there?")
         assert host.wait_until(lambda: len(turn_lines(history)) == 2, WAIT)
         assert host.close() == 0
-    assert pairs(server.requests[0].body["messages"]) == [
+    assert pairs(server.chat_requests[0].body["messages"]) == [
         ("user", "hello"),
         ("assistant", "Hi there."),
         ("user", "still there?"),

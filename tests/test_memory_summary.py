@@ -179,7 +179,7 @@ def test_fifty_turns_stay_within_the_budget_and_summaries_never_delay_a_reply(
             loop_thread.join(10)
         assert sim.violations == []
 
-    chats = [r.body["messages"] for r in server.requests if r.body and "messages" in r.body]
+    chats = [r.body["messages"] for r in server.chat_requests if r.body and "messages" in r.body]
     replies = [m for m in chats if not m[0]["content"].startswith(SUMMARY_START)]
     asked = [m for m in chats if m[0]["content"].startswith(SUMMARY_START)]
     assert len(replies) == TURNS

@@ -30,7 +30,7 @@ def test_run_mode_asks_for_the_whole_reply_and_speaks_it_by_sentence(
         printed = host_session(
             ["--base-url", server.base_url, "--no-stream"], ["Good morning"], len(SENTENCES)
         )
-        body = server.requests[-1].body
+        body = server.chat_requests[-1].body
     assert not body.get("stream")
     assert printed == [SYNTH + widen_ascii(s) for s in SENTENCES]  # a Japanese voice
 
@@ -40,7 +40,7 @@ def test_chat_with_no_stream() -> None:
         env = {**os.environ, "OPENAI_API_KEY": "sk-test-fake"}
         flags = ["--base-url", server.base_url, "--no-stream"]
         result = run_agent("chat", *flags, stdin="Good morning\n", env=env)
-        body = server.requests[-1].body
+        body = server.chat_requests[-1].body
     assert result.returncode == 0, result.stderr
     assert not body.get("stream")
     assert result.stdout.splitlines() == ["you> Good morning", *(f"» {s}" for s in SENTENCES)]
@@ -56,4 +56,4 @@ def test_streaming_is_the_default() -> None:
             env={**os.environ, "OPENAI_API_KEY": "sk-test-fake"},
             check=False,
         )
-        assert server.requests[-1].body["stream"] is True
+        assert server.chat_requests[-1].body["stream"] is True

@@ -105,14 +105,14 @@ def test_cancel_while_waiting_for_headers_closes_the_request_at_once(
             events: list[Event] = []
             generation = Generation(1, backend, HELLO, events.append)
             generation.start()
-            assert srv.wait_until(lambda: len(srv.requests) == 1, WAIT)
+            assert srv.wait_until(lambda: len(srv.chat_requests) == 1, WAIT)
             generation.cancel()
             # The server sees the client hang up while it still holds back the headers.
             assert srv.wait_until(lambda: srv.closed_early == 1, WAIT)
             generation.thread.join(WAIT)
             assert not generation.thread.is_alive()
             assert events == []  # a cancelled generation posts nothing
-            assert len(srv.requests) == 1  # and is not retried
+            assert len(srv.chat_requests) == 1  # and is not retried
             assert text_of(backend.open(HELLO)) == REPLY  # the backend serves the next turn
         finally:
             backend.close()

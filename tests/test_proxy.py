@@ -52,10 +52,11 @@ def test_http_proxy_is_honoured() -> None:
     ):
         env = clean_environment(HTTP_PROXY=proxy.url, OPENAI_API_KEY="sk-test-fake")
         result = chat("Hi\nAgain\n", env, "--base-url", "http://fake-openai.test/v1")
-        requests = server.requests
+        requests = server.chat_requests
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == EXPECTED
-    assert proxy.seen == ["POST http://fake-openai.test/v1/chat/completions"] * 2
+    posts = [seen for seen in proxy.seen if not seen.startswith("GET ")]  # GETs: warm-ups
+    assert posts == ["POST http://fake-openai.test/v1/chat/completions"] * 2
     assert [r.path for r in requests] == ["/v1/chat/completions"] * 2
     assert requests[-1].headers["authorization"] == "Bearer sk-test-fake"
 
@@ -73,7 +74,7 @@ def test_https_proxy_is_honoured_through_a_tls_tunnel() -> None:
             SSL_CERT_FILE=str(TLS / "ca.pem"),
         )
         result = chat("Hi\nAgain\n", env, "--base-url", "https://fake-openai.test/v1")
-        requests = server.requests
+        requests = server.chat_requests
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == EXPECTED
     assert proxy.seen == ["CONNECT fake-openai.test:443"]  # one tunnel, kept for both turns

@@ -43,7 +43,7 @@ def test_stopping_mid_turn_leaves_no_thread(
 
     def stop_when_busy() -> None:
         if fault:
-            server.wait_until(lambda: len(server.requests) == 1, WAIT)
+            server.wait_until(lambda: len(server.chat_requests) == 1, WAIT)
         else:
             server.wait_until(lambda: server.active_streams == 1, WAIT)
         runtime.post(stop)

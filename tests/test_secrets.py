@@ -31,7 +31,7 @@ def test_chat_mode_output_log_and_record_never_show_the_key(tmp_path: Path) -> N
         flags = ["--base-url", server.base_url, "--max-retries", "0", "--log-level", "debug"]
         flags += ["--log-file", str(log_file), "--record", str(record)]
         result = run_agent("chat", *flags, stdin="first\nsecond\n", env=env)
-        assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
+        assert server.chat_requests[0].headers["authorization"] == f"Bearer {SECRET}"
     assert result.returncode == 0, result.stderr
     assert "HTTP 401" in result.stderr  # the failure is shown ...
     assert result.stdout.rstrip().endswith("Fine again.")

@@ -24,6 +24,8 @@ from typing import Any
 
 from fsm_agent.backends.hints import request_hint
 from fsm_agent.backends.overflow import context_overflow
+from fsm_agent.backends.sse import EventTooLarge, SSEDecoder
+from fsm_agent.backends.warm import ConnectionWarmer
 from fsm_agent.core.backend import Messages, ReplyStream, Signal
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.logs import add_secret
@@ -35,6 +37,17 @@ _DRAIN_SECONDS = 1.0
 
 _END = object()  # the reply is complete
 _CLOSED = object()  # close() was called
+
+
+def _pool_limits(keepalive: float) -> Any:
+    """The connection pool's limits: the ``openai`` defaults, idle connections kept longer."""
+    try:  # the HTTP library openai is built on: httpx2 in openai 3, httpx before
+        import httpx2 as httpx  # type: ignore[import-not-found]
+    except ImportError:
+        import httpx  # type: ignore[no-redef]
+    return httpx.Limits(
+        max_connections=1000, max_keepalive_connections=100, keepalive_expiry=keepalive
+    )
 
 
 class StreamFailed(RuntimeError):
@@ -53,10 +66,12 @@ class _Stream:
     ends without either was cut off, which a connection-delimited response cannot tell from its
     normal end: that is :class:`StreamFailed`.
 
-    The ``openai`` package's own stream closes the response as soon as it sees ``[DONE]``,
-    before the body's last bytes, which throws the connection away: every turn would pay a new
-    TCP (and TLS) handshake. Reading the events here and draining the body to its end returns
-    the connection to the client's pool.
+    The events are read here (:mod:`fsm_agent.backends.sse`), not by the ``openai`` package's
+    own stream. That one (openai 3.x) does split lines at CR, LF and CRLF only and drains the
+    body after ``[DONE]``, but its decoder holds a line or an event of any size ("without
+    imposing a line or event size limit", in ``openai/_streaming.py``): a server that never
+    ends a line grows the process until the stream times out. And it ends quietly on a body
+    cut off before the reply was complete, which must fail the turn instead.
     """
 
     def __init__(self, backend: OpenAIBackend, kwargs: dict[str, Any]) -> None:
@@ -105,6 +120,17 @@ class _Stream:
     # ---- on the backend's loop ------------------------------------------------------------
 
     async def _pump(self, client: Any) -> None:
+        warmer = self._backend.warmer
+        if warmer is not None:
+            await warmer.join()
+            warmer.stream_started()
+        try:
+            await self._request(client)
+        finally:
+            if warmer is not None:
+                warmer.stream_ended()
+
+    async def _request(self, client: Any) -> None:
         try:
             if self._kwargs.get("stream"):
                 manager = client.chat.completions.with_streaming_response.create(**self._kwargs)
@@ -135,30 +161,40 @@ class _Stream:
             self._pieces.put(_END)
 
     async def _read_events(self, response: Any) -> None:
-        lines = response.iter_lines()
-        async for line in lines:
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
+        decoder = SSEDecoder()
+        body = response.iter_bytes()
+        try:
+            async for chunk in body:
+                if self._take_all(decoder.feed(chunk)):
+                    break
+            else:
+                self._take_all(decoder.finish())
+                if not self._finished:
+                    raise StreamFailed(
+                        "the stream ended before the reply was complete"
+                        " (no [DONE], no finish_reason)"
+                    )
+                return
+        except EventTooLarge as exc:
+            raise StreamFailed(f"{exc}; the reply is dropped") from None
+        # After [DONE], read on to the end of the body so that the connection goes back to the
+        # pool before the reply counts as over (the next turn may follow at once).
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _ in body:
+                pass
+
+    def _take_all(self, events: list[str]) -> bool:
+        """Take the data of events in order; True once ``[DONE]`` has come."""
+        for data in events:
+            if data.strip() == "[DONE]":
                 self._finished = True
-                break
+                return True
             try:
                 event = json.loads(data)
             except ValueError:
                 raise StreamFailed("the server sent an event that is not JSON") from None
             self._take_event(event)
-        else:
-            if not self._finished:
-                raise StreamFailed(
-                    "the stream ended before the reply was complete (no [DONE], no finish_reason)"
-                )
-            return
-        # After [DONE], read on to the end of the body so that the connection goes back to the
-        # pool before the reply counts as over (the next turn may follow at once).
-        async with asyncio.timeout(_DRAIN_SECONDS):
-            async for _ in lines:
-                pass
+        return False
 
     def _take_event(self, event: Any) -> None:
         if not isinstance(event, dict):
@@ -207,6 +243,7 @@ class OpenAIBackend:
         self.settings = settings
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.warmer: ConnectionWarmer | None = None
         self._error: BaseException | None = None
         self._ready = threading.Event()
         self._closing = False
@@ -235,10 +272,14 @@ class OpenAIBackend:
                         max(s.stream_timeout, s.think_timeout) + 5.0, connect=s.stream_timeout
                     ),
                     max_retries=s.max_retries,
+                    http_client=openai.DefaultAsyncHttpxClient(limits=_pool_limits(s.keepalive)),
                 )
 
             self._client = loop.run_until_complete(make_client())
             self._loop = loop
+            if not s.no_prewarm:
+                self.warmer = ConnectionWarmer(loop, self._client)
+                loop.call_soon(self.warmer.request)  # the first turn finds it ready too
         except BaseException as exc:  # reported on the first request, never on this thread
             self._error = exc
             loop.close()
@@ -287,6 +328,15 @@ class OpenAIBackend:
         """Run a coroutine on the backend's loop (e.g. a call on :meth:`client`)."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop_and_client()[0])
 
+    def prewarm(self) -> None:
+        """Open or re-check the connection ahead of a request (any thread; never blocks).
+
+        Called when the user starts to speak; does nothing before the client exists (it warms
+        up on its own once created) or with ``no_prewarm``.
+        """
+        if self.warmer is not None and not self._closing:
+            self.warmer.request()
+
     def open(self, messages: Messages) -> ReplyStream:
         """Return the reply stream; the request is sent when iteration begins."""
         s = self.settings
@@ -306,6 +356,8 @@ class OpenAIBackend:
         on its own as soon as the import is done.
         """
         self._closing = True
+        if self.warmer is not None:
+            self.warmer.closed = True  # read on the loop; a late warm-up would outlive it
         loop = self._loop
         if loop is None:
             return

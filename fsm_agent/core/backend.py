@@ -86,7 +86,12 @@ class ReplyStream(Protocol):
 
 
 class Backend(Protocol):
-    """Opens reply streams."""
+    """Opens reply streams.
+
+    A backend that talks to a server may also have ``prewarm()``: get the connection ready for
+    a request that is likely to follow soon (the runtime calls it at ``RECOG_EVENT_START``). It
+    must return at once, from any thread, and never fail.
+    """
 
     def open(self, messages: Messages) -> ReplyStream:
         """Send the request; return the stream of the reply's text pieces.

@@ -98,7 +98,9 @@ class Controller(WaitingForReply, Initiative, Expressive):
         self._out: list[Command] = []
         self._user = ""
         self._request: tuple[dict[str, str], ...] = ()
-        self._reply = ReplyText(settings.lang, settings.max_reply_chars)
+        self._reply = ReplyText(
+            settings.lang, settings.max_reply_chars, first_clause=settings.first_clause
+        )
         self._pending: deque[Piece] = deque()
         self._heard: list[str] = []
         self._speech: SpeechTracker[Piece] = SpeechTracker()
@@ -368,8 +370,12 @@ class Controller(WaitingForReply, Initiative, Expressive):
         """A new reply, to ``user`` (an utterance, or the cue of a greeting or a remark)."""
         self._quiet_idle_talk()
         self._user = user
+        s = self.settings
         self._reply = ReplyText(
-            self.settings.lang, self.settings.max_reply_chars, starts_inside=self._think_prompted
+            s.lang,
+            s.max_reply_chars,
+            starts_inside=self._think_prompted,
+            first_clause=s.first_clause,
         )
         self._heard = []
         self._failed = False

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import regex
+
+log = logging.getLogger("fsm_agent.core.history")
+
+SCALE_BOUNDS = (1 / 16, 16.0)
+"""The server's token count over our estimate that a usage report may set.
+
+Real tokenizers stay well inside: about 1x for English and CJK, up to some 8x for scripts that
+byte-level tokenizers cut into pieces (Devanagari, Thai). A report outside is not believed
+(``total_tokens: 1000000000`` would otherwise make every turn too big to keep)."""
 
 _WIDE = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
 
@@ -74,6 +84,7 @@ class History:
     summary: str = ""
     pending: list[Turn] = field(default_factory=list)
     _scale: float = 1.0
+    _distrusted: bool = False  # an absurd usage report has been logged
     _next_n: int = 1
 
     def system_content(self) -> str:
@@ -170,9 +181,25 @@ class History:
         """
         estimated = sum(estimate_tokens(m["content"]) for m in request_messages)
         estimated += estimate_tokens(reply)
-        if reported_total > 0 and estimated > 0:
-            self._scale = reported_total / estimated
-            self.trim()
+        if reported_total <= 0 or estimated <= 0:
+            return
+        scale = reported_total / estimated
+        low, high = SCALE_BOUNDS
+        if scale < low:
+            # Harmless (the estimate stays), and what a count of the reply alone looks like.
+            log.debug("usage %d for about %d tokens sent: not believed", reported_total, estimated)
+            return
+        if scale > high:
+            if not self._distrusted:
+                log.warning(
+                    "the server reported %d tokens where about %d were sent: usage not believed",
+                    reported_total,
+                    estimated,
+                )
+                self._distrusted = True
+            return
+        self._scale = scale
+        self.trim()
 
     def fit_context(
         self,
@@ -204,7 +231,8 @@ class History:
         """
         estimated = sum(estimate_tokens(m["content"]) for m in request)
         if prompt_tokens and prompt_tokens > 0 and estimated > 0:
-            self._scale = prompt_tokens / estimated
+            low, high = SCALE_BOUNDS  # absurd numbers must not wipe the history (issue 13)
+            self._scale = min(max(prompt_tokens / estimated, low), high)
         if context_tokens and context_tokens > 0:
             reserve = reply_tokens if reply_tokens else context_tokens // 4
             budget = context_tokens - min(reserve, context_tokens // 2)
@@ -222,14 +250,19 @@ class History:
         return round(raw * self._scale)
 
     def trim(self) -> None:
-        """Drop the oldest turns until both limits hold; the system prompt is never dropped."""
+        """Drop the oldest turns until both limits hold.
+
+        The system prompt is never dropped, and the token budget never drops the last exchange:
+        a conversation that forgets what was just said is worse than one request over budget.
+        """
         excess = len(self.turns) - max(self.max_turns, 0)
         if excess > 0:
             self._drop(excess)
-        self._drop_while(lambda: self.tokens() > self.max_tokens)
+        self._drop_while(lambda: self.tokens() > self.max_tokens, keep=1)
 
-    def _drop_while(self, too_big: Callable[[], bool]) -> None:
-        while self.turns and too_big():
+    def _drop_while(self, too_big: Callable[[], bool], keep: int = 0) -> None:
+        """Drop the oldest turns while ``too_big``, keeping at least the last ``keep``."""
+        while len(self.turns) > keep and too_big():
             self._drop(1)
 
     def _drop(self, count: int) -> None:

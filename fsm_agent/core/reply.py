@@ -55,13 +55,18 @@ class ReplyText:
         lang: The segmenter's rules.
         limit: ``max_reply_chars``: text beyond it is dropped.
         starts_inside: The reply is taken to begin inside a ``<think>`` block.
+        first_clause: The ``first_clause`` setting (the reply's first unit may end at a clause
+            break of at least this many characters); 0: off.
 
     """
 
-    def __init__(self, lang: str, limit: int, *, starts_inside: bool = False) -> None:
+    def __init__(
+        self, lang: str, limit: int, *, starts_inside: bool = False, first_clause: int = 0
+    ) -> None:
         self._lang = lang
         self._limit = limit
-        self._segmenter = TaggedSegmenter(lang)
+        self._first_clause = first_clause
+        self._segmenter = TaggedSegmenter(lang, first_clause)
         self._think = ThinkFilter(starts_inside=starts_inside)
         self.text = ""
         """The reply's spoken text so far (thinking left out)."""
@@ -72,7 +77,7 @@ class ReplyText:
         split = self._think.feed(chunk)
         if split.retract:
             self.text = ""
-            self._segmenter = TaggedSegmenter(self._lang)
+            self._segmenter = TaggedSegmenter(self._lang, self._first_clause)
             self.has_words = False
         first = bool(split.visible.strip()) and not self.has_words
         self.has_words = self.has_words or first

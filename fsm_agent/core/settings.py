@@ -179,8 +179,26 @@ class Settings:
         "every reply begins inside <think> (a chat template that opens it in the prompt, as "
         "DeepSeek-R1's); learnt from the first bare </think> when not set",
     )
+    keepalive: float = setting(
+        300.0,
+        "keep an idle connection to the LLM server this long, for the next turn (the server "
+        "may close it sooner); at most 3600",
+        metavar="SEC",
+    )
+    no_prewarm: bool = setting(
+        False,
+        "do not open (or re-check) the connection to the LLM server ahead of a turn: at "
+        "start-up, at RECOG_EVENT_START, after the server closed it (a free GET /models)",
+    )
     max_retries: int = setting(
         1, "LLM request retries before the first token (429/5xx/connection)", metavar="N"
+    )
+    first_clause: int = setting(
+        0,
+        "speak the reply's first sentence up to its first clause break (、 , ; :) when that "
+        "ends at least N characters, not waiting for the sentence's end: sooner, but the break "
+        "becomes a pause between two utterances; 0: off",
+        metavar="N",
     )
     max_reply_chars: int = setting(
         4000, "cut a reply off here (an endless stream ends here)", metavar="N"

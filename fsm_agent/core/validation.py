@@ -62,7 +62,9 @@ def validate(s: Settings) -> Settings:
     if s.temperature is not None and not math.isfinite(s.temperature):
         raise ConfigError("temperature must be a finite number")
     _check_expressive(s)
-    for name in ("history_turns", "history_tokens", "max_retries", "idle_max"):
+    if not math.isfinite(s.keepalive) or not 0 <= s.keepalive <= MAX_SECONDS:
+        raise ConfigError(f"keepalive must be from 0 to {MAX_SECONDS:g} seconds")
+    for name in ("history_turns", "history_tokens", "max_retries", "idle_max", "first_clause"):
         if getattr(s, name) < 0:
             raise ConfigError(f"{name} must not be negative")
     if s.max_reply_chars < 1:

@@ -34,6 +34,7 @@ from fsm_agent.core.events import (
     Remember,
     RememberSummary,
     Send,
+    SpeechStart,
     StartStream,
     Summarize,
     TurnDone,
@@ -178,6 +179,21 @@ class Runtime(Effects):
             generation = self._generations.get(event.gen)
             if generation is not None:
                 generation.taken(event)
+        if isinstance(event, SpeechStart):
+            self._prewarm()
+
+    def _prewarm(self) -> None:
+        """The user started to speak: have the backend get its connection ready.
+
+        Transport, not dialogue, so it is done here rather than by the controller: the
+        utterance will follow in seconds, and a connection opened now saves its handshakes.
+        """
+        prewarm = getattr(self.backend, "prewarm", None)
+        if callable(prewarm):
+            try:
+                prewarm()
+            except Exception as exc:  # an optimisation must never take the loop down
+                log.debug("prewarm: %s", exc)
 
     # ---- the effects of the commands --------------------------------------------------------
 

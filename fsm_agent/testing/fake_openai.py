@@ -184,6 +184,12 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.port}/v1"
 
     @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        """The chat-completion requests read so far (``requests`` without warm-ups), in order."""
+        with self.state.lock:
+            return [r for r in self.state.requests if r.method == "POST"]
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         """A copy of the requests read so far, oldest first."""
         with self.state.lock:

@@ -131,11 +131,17 @@ class ServerState:
             self.changed.notify_all()
 
     def record(self, request: RecordedRequest) -> Fault:
-        """Keep the request; return the fault to apply to it (an empty one when none is queued)."""
+        """Keep the request; return the fault to apply to it (an empty one when none is queued).
+
+        Faults are for chat completions: a ``GET /v1/models`` (a client warming its connection)
+        neither takes one nor fails.
+        """
         with self.lock:
             self.requests.append(request)
             self.changed.notify_all()
-            return self.faults.popleft() if self.faults else Fault()
+            if request.method != "POST" or not self.faults:
+                return Fault()
+            return self.faults.popleft()
 
     def push(self, fault: Fault) -> None:
         """Queue a fault for the next request."""

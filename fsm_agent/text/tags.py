@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import regex
 
-from fsm_agent.text.segmenter import Segmenter
+from fsm_agent.text.first_clause import reply_segmenter
 
 __all__ = ["MAX_TAG_NAME", "Said", "TagScanner", "TaggedSegmenter", "split_tagged", "untag"]
 
@@ -119,11 +119,13 @@ class TaggedSegmenter:
 
     Args:
         lang: The segmenter's rule set (see ``fsm_agent.text.segmenter``).
+        first_clause: The ``first_clause`` setting: the reply's first unit may end at a clause
+            break of at least this many characters (``fsm_agent.text.first_clause``); 0: off.
 
     """
 
-    def __init__(self, lang: str = "auto") -> None:
-        self._segmenter = Segmenter(lang)
+    def __init__(self, lang: str = "auto", first_clause: int = 0) -> None:
+        self._segmenter = reply_segmenter(lang, first_clause)
         self._scanner = TagScanner()
         self._clean = ""  # the text given to the segmenter, from _base on
         self._base = 0  # how much of it has been dropped from the front
