@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from subprocess import PIPE
 
@@ -19,7 +19,14 @@ from raw_server import RawServer, chunk_event, sse_response
 
 from fsm_agent.backends.openai_compat import OpenAIBackend, StreamFailed
 from fsm_agent.backends.sse import EventTooLarge, SSEDecoder
+from fsm_agent.core.backend import Signal
 from fsm_agent.core.settings import Settings
+
+
+def text_of(stream: Iterable[str | Signal]) -> str:
+    """The reply text of a stream; its signs of work (Signal) are no text."""
+    return "".join(piece for piece in stream if isinstance(piece, str))
+
 
 HELLO = [{"role": "user", "content": "hello"}]
 
@@ -32,7 +39,7 @@ def key(monkeypatch: pytest.MonkeyPatch) -> None:
 def reply_of(server: RawServer, **changes: object) -> str:
     backend = OpenAIBackend(replace(Settings(), base_url=server.base_url, max_retries=0, **changes))  # type: ignore[arg-type]
     try:
-        return "".join(backend.open(HELLO))
+        return text_of(backend.open(HELLO))
     finally:
         backend.close()
 
