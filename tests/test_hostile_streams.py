@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from subprocess import PIPE
 
@@ -16,17 +16,11 @@ import psutil
 import pytest
 from agent_cli import clean_env, run_agent
 from raw_server import RawServer, chunk_event, sse_response
+from stream_text import text_of
 
 from fsm_agent.backends.openai_compat import OpenAIBackend, StreamFailed
 from fsm_agent.backends.sse import EventTooLarge, SSEDecoder
-from fsm_agent.core.backend import Signal
 from fsm_agent.core.settings import Settings
-
-
-def text_of(stream: Iterable[str | Signal]) -> str:
-    """The reply text of a stream; its signs of work (Signal) are no text."""
-    return "".join(piece for piece in stream if isinstance(piece, str))
-
 
 HELLO = [{"role": "user", "content": "hello"}]
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from stream_text import text_of
 
 from fsm_agent.backends.openai_compat import OpenAIBackend, StreamFailed
-from fsm_agent.core.backend import Signal
 from fsm_agent.core.events import Event
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.worker import Generation
@@ -25,15 +25,6 @@ def key(monkeypatch: pytest.MonkeyPatch) -> str:
     secret = "sk-test-backend-0123456789"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     return secret
-
-
-def text_of(stream: Iterable[str | Signal], into: list[str] | None = None) -> str:
-    """The reply text of a stream; its signs of work (Signal) are no text."""
-    pieces = [] if into is None else into
-    for piece in stream:
-        if isinstance(piece, str):
-            pieces.append(piece)
-    return "".join(pieces)
 
 
 def backend_for(server: FakeOpenAI, **changes: object) -> OpenAIBackend:

@@ -10,26 +10,20 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from types import SimpleNamespace
 
 import httpcore2._async.http11 as http11
 import pytest
+from stream_text import text_of
 
 from fsm_agent.backends import warm
 from fsm_agent.backends.openai_compat import OpenAIBackend
-from fsm_agent.core.backend import Signal
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.loop import QUIT, Runtime
 from fsm_agent.testing.fake_openai import FakeOpenAI
-
-
-def text_of(stream: Iterable[str | Signal]) -> str:
-    """The reply text of a stream; its signs of work (Signal) are no text."""
-    return "".join(piece for piece in stream if isinstance(piece, str))
-
 
 REPLY = "Hello there."
 HELLO = [{"role": "user", "content": "hello"}]
