@@ -51,7 +51,36 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-class TlsFakeServer:
+class _Listener:
+    """A loopback listener that hands each accepted connection to ``_accepted``."""
+
+    def _listen(self) -> None:
+        """Start listening (call once the subclass's own fields are set)."""
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        """The listening port."""
+        return self._listener.getsockname()[1]
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self._accepted(conn)
+
+    def _accepted(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class TlsFakeServer(_Listener):
     """Chat completions over TLS with a time to first token and a token interval.
 
     Args:
@@ -78,26 +107,11 @@ class TlsFakeServer:
         self.writes: list[list[tuple[float, str]]] = []
         self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._tls.load_cert_chain(*cert)
-        self._listener = socket.create_server(("127.0.0.1", 0))
         self._lock = threading.Lock()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self._listen()
 
-    @property
-    def port(self) -> int:
-        """The listening port."""
-        return self._listener.getsockname()[1]
-
-    def close(self) -> None:
-        """Stop listening."""
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+    def _accepted(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
 
     def _connection(self, raw: socket.socket) -> None:
         try:
@@ -176,7 +190,7 @@ class TlsFakeServer:
         conn.sendall(b"0\r\n\r\n")
 
 
-class Relay:
+class Relay(_Listener):
     """Forward TCP to ``upstream`` with half a round trip of delay each way.
 
     A new connection's first bytes also wait one round trip, the TCP handshake a real link
@@ -192,32 +206,17 @@ class Relay:
         self.upstream = upstream
         self.rtt = rtt
         self.connections = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        threading.Thread(target=self._serve, daemon=True).start()
+        self._listen()
 
-    @property
-    def port(self) -> int:
-        """The port clients connect to."""
-        return self._listener.getsockname()[1]
-
-    def close(self) -> None:
-        """Stop listening."""
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            accepted = time.perf_counter()
-            self.connections += 1
-            server = socket.create_connection(("127.0.0.1", self.upstream))
-            for sock in (client, server):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            half = self.rtt / 2
-            self._pipe(client, server, half, accepted + self.rtt)
-            self._pipe(server, client, half, 0.0)
+    def _accepted(self, client: socket.socket) -> None:
+        accepted = time.perf_counter()
+        self.connections += 1
+        server = socket.create_connection(("127.0.0.1", self.upstream))
+        for sock in (client, server):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        half = self.rtt / 2
+        self._pipe(client, server, half, accepted + self.rtt)
+        self._pipe(server, client, half, 0.0)
 
     def _pipe(
         self, src: socket.socket, dst: socket.socket, delay: float, not_before: float
