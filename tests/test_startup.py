@@ -25,6 +25,43 @@ def test_anyscript_path_does_not_import_openai() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_anyscript_path_imports_no_other_mode() -> None:
+    """The host's command parses its flags without importing chat, demo, replay or diagram."""
+    code = (
+        "import atexit, runpy, sys\n"
+        "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith("
+        "'fsm_agent.modes.'))))\n"
+        "sys.argv = ['fsm-agent', '--backend', 'echo', '--log-level', 'warning']\n"
+        "runpy.run_module('fsm_agent', run_name='__main__')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input="",
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "['fsm_agent.modes.run']"
+
+
+def test_a_mode_is_imported_only_when_it_is_the_one_parsed() -> None:
+    code = (
+        "import sys\n"
+        "from fsm_agent.cli import build_parser\n"
+        "parser = build_parser()\n"
+        "args = parser.parse_args(['demo', '--fast'])\n"
+        "print(args.fast, *sorted(m for m in sys.modules if m.startswith('fsm_agent.modes.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    fast, *modules = out.stdout.split()
+    assert fast == "True"
+    modes = {f"fsm_agent.modes.{name}" for name in ("run", "replay", "chat", "demo", "diagram")}
+    assert modes.intersection(modules) == {"fsm_agent.modes.demo"}
+
+
 def test_help_explains_every_setting() -> None:
     result = run_agent("--help")
     assert result.returncode == 0, result.stderr

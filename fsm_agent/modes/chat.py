@@ -48,7 +48,6 @@ from fsm_agent.runtime.record import attach as attach_recorder
 
 log = logging.getLogger("fsm_agent.modes.chat")
 
-HELP = "talk with the LLM in the terminal; replies stream in and are spoken sentence by sentence"
 
 EPILOG = """\
 commands: /reset (forget the conversation, and empty --history-file), /history,

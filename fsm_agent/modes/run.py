@@ -21,7 +21,6 @@ from fsm_agent.runtime.record import attach as attach_recorder
 
 log = logging.getLogger("fsm_agent")
 
-HELP = "run as an MMDAgent-EX AnyScript submodule on stdin/stdout (the default)"
 
 BY_HAND = (
     "fsm-agent: reading MMDAgent-EX messages from this terminal. Type RECOG_EVENT_STOP|Hello "
