@@ -18,6 +18,7 @@ from fsm_agent.runtime.lineio import LineWriter, private_stdin, start_reader, wa
 from fsm_agent.runtime.logs import setup_logging
 from fsm_agent.runtime.loop import QUIT, Runtime
 from fsm_agent.runtime.record import attach as attach_recorder
+from fsm_agent.text.ruleset import preload
 
 log = logging.getLogger("fsm_agent")
 
@@ -74,6 +75,7 @@ def run_anyscript(settings: Settings) -> int:
         sys.stderr.write(BY_HAND.format(alias=settings.alias, timeout=settings.synth_timeout))
         sys.stderr.flush()
     start_reader(private_stdin(), runtime.post)
+    preload(settings.lang)  # while the host and the user have not said anything yet
 
     def quit_() -> None:
         runtime.post(QUIT)
