@@ -1,4 +1,10 @@
-"""``python -m fsm_agent`` does what the ``fsm-agent`` command does."""
+"""The ``fsm-agent`` command's entry point, also ``python -m fsm_agent``.
+
+The quit signals are taken before anything else is imported, so that a host that stops us
+while we start (the imports take a few hundred milliseconds) sees status 0, not -15. The
+installed command (``[project.scripts]``) starts here too, not at ``fsm_agent.cli``, whose
+imports would come first.
+"""
 
 import signal
 import sys
@@ -8,14 +14,26 @@ def _exit_now(*_: object) -> None:
     raise SystemExit(0)
 
 
-# Before anything else is imported: a quit signal during start-up exits 0 (``cli.main`` takes
-# the same signals again, and the AnyScript loop then takes them for a clean shutdown).
-_originals = {}
-for _name in ("SIGINT", "SIGTERM", "SIGBREAK"):
-    if hasattr(signal, _name):
-        _signum = getattr(signal, _name)
-        _originals[_signum] = signal.signal(_signum, _exit_now)
+def main() -> int:
+    """Take the quit signals for start-up, then run the command line.
 
-from fsm_agent.cli import main  # noqa: E402
+    ``cli.main`` takes the same signals again, and the AnyScript loop then takes them for a
+    clean shutdown; the other modes get back the handlers from before this.
 
-sys.exit(main(original_signals=_originals))
+    Returns:
+        The exit status.
+
+    """
+    originals: dict[int, object] = {}
+    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
+        if hasattr(signal, name):
+            signum = getattr(signal, name)
+            originals[signum] = signal.signal(signum, _exit_now)
+
+    from fsm_agent.cli import main as cli_main
+
+    return cli_main(original_signals=originals)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -191,8 +191,8 @@ def main(
     Args:
         argv: The arguments (``sys.argv[1:]`` when None).
         original_signals: The signal handlers from before the caller took the quit signals
-            for start-up (``python -m fsm_agent`` does); they are given back to the modes
-            that handle Ctrl-C themselves.
+            for start-up (the entry point, ``fsm_agent.__main__``, does); they are given back
+            to the modes that handle Ctrl-C themselves.
 
     """
     # First of all, before the parser imports every mode: the host may stop us at any moment,
