@@ -22,6 +22,13 @@ from fsm_agent.text.ruleset import preload
 
 log = logging.getLogger("fsm_agent")
 
+RULES_AFTER = 0.5
+"""Seconds after start-up before the language's rules are compiled (some 50 ms of CPU).
+
+Not sooner: the host's first lines, or an end of input at once, should not wait for them; not
+later: the first reply should find them ready (with the openai backend it cannot come before
+``import openai`` is done, which takes longer; a reply that comes sooner compiles them itself).
+"""
 
 BY_HAND = (
     "fsm-agent: reading MMDAgent-EX messages from this terminal. Type RECOG_EVENT_STOP|Hello "
@@ -75,7 +82,7 @@ def run_anyscript(settings: Settings) -> int:
         sys.stderr.write(BY_HAND.format(alias=settings.alias, timeout=settings.synth_timeout))
         sys.stderr.flush()
     start_reader(private_stdin(), runtime.post)
-    preload(settings.lang)  # while the host and the user have not said anything yet
+    preload(settings.lang, RULES_AFTER)
 
     def quit_() -> None:
         runtime.post(QUIT)

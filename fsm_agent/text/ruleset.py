@@ -248,11 +248,16 @@ def load(lang: str) -> Rules:
     return rules
 
 
-def preload(lang: str) -> threading.Thread:
+def preload(lang: str, delay: float = 0.0) -> threading.Thread:
     """Compile the rules of ``lang`` on a daemon thread, so that the first reply finds them.
 
     A segmenter that needs them sooner waits for this compilation rather than doing its own;
     an error is left for that segmenter to raise.
+
+    Args:
+        lang: A code from :func:`available_languages`.
+        delay: Seconds to wait first (the thread competes for the interpreter lock with
+            whatever runs then).
 
     Returns:
         The thread (started).
@@ -264,7 +269,9 @@ def preload(lang: str) -> threading.Thread:
         with contextlib.suppress(Exception):
             load(lang)
 
-    thread = threading.Thread(target=compile_quietly, name="rules", daemon=True)
+    thread = threading.Timer(delay, compile_quietly)
+    thread.name = "rules"
+    thread.daemon = True
     thread.start()
     return thread
 
