@@ -195,7 +195,7 @@ def main(
             to the modes that handle Ctrl-C themselves.
 
     """
-    # First of all, before the parser imports every mode: the host may stop us at any moment,
+    # First of all, before the parser is built: the host may stop us at any moment,
     # and a signal during start-up must exit 0, not -15 or with a KeyboardInterrupt traceback.
     previous = install_quit_signals(_exit_now)
     words = list(sys.argv[1:] if argv is None else argv)

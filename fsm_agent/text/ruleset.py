@@ -223,7 +223,7 @@ def check_language(lang: str) -> None:
         ValueError: If ``lang`` has no rule file.
 
     """
-    if lang not in available_languages():
+    if lang not in _compiled and lang not in available_languages():  # a segmenter per reply
         raise ValueError(
             f"unknown language {lang!r}; available: {', '.join(available_languages())}"
         )
