@@ -25,6 +25,29 @@ def test_anyscript_path_does_not_import_openai() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_asyncio_and_openai_are_imported_on_the_backend_thread_only() -> None:
+    """The main thread goes on to read the host's lines while the backend thread imports."""
+    code = (
+        "import sys, threading\n"
+        "seen = {}\n"
+        "class Spy:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name in ('asyncio', 'openai'):\n"
+        "            seen.setdefault(name, threading.current_thread().name)\n"
+        "sys.meta_path.insert(0, Spy())\n"
+        "from fsm_agent.backends.factory import make_backend\n"
+        "from fsm_agent.config.load import load_settings\n"
+        "local = {'base_url': 'http://127.0.0.1:9/v1', 'no_prewarm': True}  # no request\n"
+        "settings = load_settings(overrides=local, environ={'OPENAI_API_KEY': 'sk-test-x'})\n"
+        "backend = make_backend(settings)\n"
+        "backend.client()\n"
+        "backend.close()\n"
+        "print(seen['asyncio'], seen['openai'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["openai", "openai"]
+
+
 def test_anyscript_path_imports_no_other_mode() -> None:
     """The host's command parses its flags without importing chat, demo, replay or diagram."""
     code = (
