@@ -6,12 +6,31 @@ installed command (``[project.scripts]``) starts here too, not at ``fsm_agent.cl
 imports would come first.
 """
 
+import os
 import signal
 import sys
 
 
 def _exit_now(*_: object) -> None:
-    raise SystemExit(0)
+    # Not SystemExit: an exception raised by a signal handler is lost when the signal lands in a
+    # __del__ (the regex parser's objects have one, and start-up compiles hundreds of patterns),
+    # and we would start up and wait for input. Nothing is open yet that needs closing.
+    os._exit(0)
+
+
+def take_quit_signals() -> dict[int, object]:
+    """Make Ctrl-C, SIGTERM and (Windows) SIGBREAK end the process with status 0 at once.
+
+    Returns:
+        The handlers replaced, by signal number.
+
+    """
+    originals: dict[int, object] = {}
+    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
+        if hasattr(signal, name):
+            signum = getattr(signal, name)
+            originals[signum] = signal.signal(signum, _exit_now)
+    return originals
 
 
 def main() -> int:
@@ -24,11 +43,7 @@ def main() -> int:
         The exit status.
 
     """
-    originals: dict[int, object] = {}
-    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
-        if hasattr(signal, name):
-            signum = getattr(signal, name)
-            originals[signum] = signal.signal(signum, _exit_now)
+    originals = take_quit_signals()
 
     from fsm_agent.cli import main as cli_main
 

@@ -229,7 +229,10 @@ def _record_startup_error(message: str, words: list[str]) -> None:
 
 
 def _exit_now() -> None:
-    raise SystemExit(0)
+    # Not SystemExit, which a __del__ that the signal lands in would swallow (see __main__).
+    # Until the mode takes the signals nothing is buffered: log and --record lines are flushed
+    # as they are written, and the history file is rewritten atomically.
+    os._exit(0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -177,3 +177,29 @@ def test_modes_other_than_run_give_the_quit_signals_back(
     assert cli.main(["diagram"]) == 0
     assert {s: signal.getsignal(s) for s in before} == before  # chat's Ctrl-C stays its own
     assert "stateDiagram" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM by os.kill ends a process on Windows")
+@pytest.mark.parametrize(
+    "take",
+    [
+        "from fsm_agent.__main__ import take_quit_signals; take_quit_signals()",
+        "from fsm_agent import cli; from fsm_agent.runtime.signals import install_quit_signals\n"
+        "install_quit_signals(cli._exit_now)",
+    ],
+    ids=["entry point", "command line"],
+)
+def test_a_start_up_quit_signal_that_lands_in_a_del_still_ends_the_process(take: str) -> None:
+    """Start-up compiles hundreds of regex patterns whose parser objects have a ``__del__``."""
+    code = (
+        "import os, signal\n"
+        f"{take}\n"
+        "class Parsed:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        sum(range(100000))  # the handler runs in here\n"
+        "Parsed()\n"
+        "print('still running: the quit signal was lost')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout) == (0, "")
