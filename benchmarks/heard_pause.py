@@ -1,0 +1,186 @@
+"""What a second speech unit costs as heard: the recorded audio of the real MMDAgent-EX.
+
+Run from the repository root:  python benchmarks/heard_pause.py [RUNS_FOLDER]
+
+Reads the ``heard-<setting>-<one|two>`` runs under tests/data/mmdagent-ex-runs (see its README):
+the real host speaking fsm-agent's reply ``こんにちは、今日はとても良い天気ですね。`` turn after
+turn, as one unit (``one``) or, with ``--first-clause 4``, as two (``two``: ``こんにちは、`` then
+the rest), while the audio the host played was recorded (``heard-intervals.tsv``: the sound
+found in it, on the clock of ``host-stdout.tsv``). Each ``setting`` is one audio path
+(``run.env``). Prints, per setting, medians over the turns:
+
+- the pause a listener hears at the ``、`` inside one unit, and between the two units (the
+  longest silence inside the turn's speech), the latter taken apart into last sound ->
+  SYNTH_EVENT_STOP of the first unit, fsm-agent's SYNTH_EVENT_STOP -> SYNTH_START, and
+  SYNTH_START -> first sound of the second;
+- per unit: SYNTH_START -> first sound, LIPSYNC_START -> first sound (how far the mouth runs
+  ahead of the voice), last sound -> SYNTH_EVENT_STOP, the synthesizer's trailing silence
+  (output that is not sound), and ``unit_pause.py``'s figure (last phoneme by LIPSYNC_START's
+  durations -> SYNTH_EVENT_STOP) for comparison.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "tests" / "data" / "mmdagent-ex-runs"
+
+
+@dataclass
+class Unit:
+    """One SYNTH_START of alias 0 and what the host said about it."""
+
+    sent: float
+    lip: float = 0.0
+    phonemes: float = 0.0  # seconds, LIPSYNC_START's durations added up
+    stop: float = 0.0
+
+
+@dataclass
+class Turn:
+    """One user turn: the units of the answer and the sound heard until the next turn."""
+
+    start: float
+    units: list[Unit] = field(default_factory=list)
+    sounds: list[tuple[float, float]] = field(default_factory=list)
+    outputs: list[tuple[float, float]] = field(default_factory=list)
+
+
+def read_tsv(path: Path) -> list[list[str]]:
+    """Rows of a tab-separated file, comment lines left out."""
+    text = path.read_text(encoding="utf-8")
+    return [row.split("\t") for row in text.splitlines() if row and not row.startswith("#")]
+
+
+def turns_of(folder: Path) -> list[Turn]:
+    """The turns of one run, with alias 0's units and the heard intervals in each."""
+    turns: list[Turn] = []
+    for stamp, message in read_tsv(folder / "host-stdout.tsv"):
+        t = float(stamp)
+        kind, _, rest = message.partition("|")
+        if kind == "RECOG_EVENT_STOP":
+            turns.append(Turn(t))
+        elif not turns:
+            continue
+        elif kind == "SYNTH_START" and rest.startswith("0|"):
+            turns[-1].units.append(Unit(t))
+        elif kind == "LIPSYNC_START" and rest.startswith("0|") and turns[-1].units:
+            durations = rest.split("|", 1)[1].split(",")[1::2]
+            turns[-1].units[-1].lip = t
+            turns[-1].units[-1].phonemes = sum(int(d) for d in durations) / 1000
+        elif message == "SYNTH_EVENT_STOP|0" and turns[-1].units:
+            turns[-1].units[-1].stop = t
+    ends = [turn.start for turn in turns[1:]] + [float("inf")]
+    for start, end, kind in read_tsv(folder / "heard-intervals.tsv"):
+        a, b = float(start), float(end)
+        for turn, limit in zip(turns, ends, strict=True):
+            if turn.start <= a < limit:
+                (turn.sounds if kind == "sound" else turn.outputs).append((a, b))
+    return turns
+
+
+def longest_silence(sounds: list[tuple[float, float]]) -> tuple[float, float]:
+    """(start, end) of the longest silence between two sounds."""
+    gaps = [(b[0] - a[1], a[1], b[0]) for a, b in itertools.pairwise(sounds)]
+    _, start, end = max(gaps)
+    return start, end
+
+
+def unit_figures(
+    unit: Unit, sounds: list[tuple[float, float]], outputs: list[tuple[float, float]]
+) -> dict[str, float]:
+    """Per-unit timings; ``sounds`` are the unit's own, ``outputs`` the turn's."""
+    first, last = sounds[0][0], sounds[-1][1]
+    tail = [b for a, b in outputs if a <= last <= b]
+    return {
+        "start": first - unit.sent,
+        "lip": first - unit.lip,
+        "stop": unit.stop - last,
+        "tail": (tail[0] - last) if tail else 0.0,
+        "after": unit.stop - unit.lip - unit.phonemes,
+    }
+
+
+def measure(folder: Path) -> tuple[list[float], list[dict[str, float]], list[tuple[float, ...]]]:
+    """The turns' break (longest silence), per-unit figures, and for two units the parts."""
+    breaks: list[float] = []
+    units: list[dict[str, float]] = []
+    parts: list[tuple[float, ...]] = []
+    for turn in turns_of(folder):
+        done = [u for u in turn.units if u.stop]
+        if not done or len(done) != len(turn.units) or len(turn.sounds) < 2:
+            continue  # not spoken to its end, or nothing heard: say so below
+        start, end = longest_silence(turn.sounds)
+        breaks.append(end - start)
+        if len(done) == 1:
+            units.append(unit_figures(done[0], turn.sounds, turn.outputs))
+            continue
+        first, second = done[0], done[1]
+        if not start <= first.stop <= end + 0.1:
+            continue  # the longest silence is not the one between the units
+        before = [s for s in turn.sounds if s[1] <= start]
+        after = [s for s in turn.sounds if s[0] >= end]
+        units.append(unit_figures(first, before, turn.outputs))
+        units.append(unit_figures(second, after, turn.outputs))
+        parts.append((first.stop - start, second.sent - first.stop, end - second.sent))
+    return breaks, units, parts
+
+
+FIGURES = (
+    ("start", "SYNTH_START -> first sound"),
+    ("lip", "LIPSYNC_START -> first sound"),
+    ("stop", "last sound -> SYNTH_EVENT_STOP"),
+    ("tail", "  of which trailing silence (not sound)"),
+    ("after", "last phoneme -> SYNTH_EVENT_STOP (unit_pause)"),
+)
+
+
+def describe(folder: Path) -> str:
+    """One line: the run's audio setting (``run.env``'s ``audio=`` line)."""
+    for line in (folder / "run.env").read_text(encoding="utf-8").splitlines():
+        if line.startswith("audio="):
+            return line.split("=", 1)[1]
+    return folder.name
+
+
+def med(values: list[float]) -> str:
+    """Median in seconds, how many, and the range."""
+    if not values:
+        return "-"
+    low, high = min(values), max(values)
+    return f"{statistics.median(values):.2f} s (n={len(values)}, {low:.2f}-{high:.2f})"
+
+
+def main() -> None:
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else RUNS
+    settings = sorted({p.name.rsplit("-", 1)[0] for p in folder.glob("heard-*-*") if p.is_dir()})
+    if not settings:
+        print(f"no heard-* runs under {folder}")
+        return
+    print(f"Heard on the real MMDAgent-EX ({folder}); medians over the turns")
+    for setting in settings:
+        one, two = folder / f"{setting}-one", folder / f"{setting}-two"
+        print(f"\n{setting}: {describe(one)}")
+        pause, units_one, _ = measure(one)
+        gap, units_two, parts = measure(two)
+        print(f"  pause at 、 inside one unit:       {med(pause)}")
+        print(f"  gap between two units (at 、):     {med(gap)}")
+        if parts:
+            last, react, start = (statistics.median(c) for c in zip(*parts, strict=True))
+            print(f"    = last sound -> SYNTH_EVENT_STOP {last:.2f} s")
+            print(f"    + SYNTH_EVENT_STOP -> next SYNTH_START {react:.3f} s (fsm-agent)")
+            print(f"    + SYNTH_START -> first sound {start:.2f} s")
+        for name, units in (("one unit", units_one), ("two units", units_two)):
+            if units:
+                print(f"  per unit ({name}, n={len(units)}):")
+                for key, label in FIGURES:
+                    print(f"    {label:<47}{statistics.median(u[key] for u in units):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
