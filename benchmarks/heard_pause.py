@@ -131,6 +131,32 @@ def measure(folder: Path) -> tuple[list[float], list[dict[str, float]], list[tup
     return breaks, units, parts
 
 
+def stops(folder: Path) -> tuple[list[float], list[float], list[float], list[float]]:
+    """SYNTH_STOP -> STOP, sound before and after the SYNTH_STOP, cut-in -> the old STOP."""
+    events = [(float(t), m) for t, m in read_tsv(folder / "host-stdout.tsv")]
+    sounds = [
+        (float(a), float(b)) for a, b, k in read_tsv(folder / "heard-intervals.tsv") if k == "sound"
+    ]
+    stop, before, after, cut = [], [], [], []
+    for stamp, line in read_tsv(folder / "driver-sent.tsv"):
+        t = float(stamp)
+        ends = [u for u, m in events if u >= t and m == "SYNTH_EVENT_STOP|9"]
+        if not ends:
+            continue
+        if line == "SYNTH_STOP|9":
+            starts = [u for u, m in events if u <= t and m == "SYNTH_EVENT_START|9"]
+            mine = [(a, b) for a, b in sounds if starts[-1] <= b and a <= ends[0] + 0.1]
+            stop.append(ends[0] - t)
+            before.append(sum(min(b, t) - a for a, b in mine if a < t))
+            after.append(sum(b - max(a, t) for a, b in mine if b > t))
+        elif line.startswith("SYNTH_START|9|"):
+            began = sum(1 for u, m in events if u < t and m == "SYNTH_EVENT_START|9")
+            ended = sum(1 for u, m in events if u < t and m == "SYNTH_EVENT_STOP|9")
+            if began > ended:  # alias 9 was speaking: a cut-in
+                cut.append(ends[0] - t)
+    return stop, before, after, cut
+
+
 FIGURES = (
     ("start", "SYNTH_START -> first sound"),
     ("lip", "LIPSYNC_START -> first sound"),
@@ -180,6 +206,14 @@ def main() -> None:
                 print(f"  per unit ({name}, n={len(units)}):")
                 for key, label in FIGURES:
                     print(f"    {label:<47}{statistics.median(u[key] for u in units):.2f} s")
+        if (folder / f"stops-{setting.removeprefix('heard-')}").is_dir():
+            stop, before, after, cut = stops(folder / f"stops-{setting.removeprefix('heard-')}")
+            print("  SYNTH_STOP|9 1 s into a sentence:")
+            print(f"    SYNTH_STOP -> SYNTH_EVENT_STOP                 {med(stop)}")
+            print(f"    sentence heard before the SYNTH_STOP           {med(before)}")
+            print(f"    sentence heard after it                        {med(after)}")
+            print("  a cut-in (SYNTH_START|9 1 s into a sentence):")
+            print(f"    SYNTH_START -> the old SYNTH_EVENT_STOP        {med(cut)}")
 
 
 if __name__ == "__main__":
