@@ -2,21 +2,25 @@
 
 Run from the repository root:  python benchmarks/heard_pause.py [RUNS_FOLDER]
 
-Reads the ``heard-<setting>-<one|two>`` runs under tests/data/mmdagent-ex-runs (see its README):
-the real host speaking fsm-agent's reply ``こんにちは、今日はとても良い天気ですね。`` turn after
-turn, as one unit (``one``) or, with ``--first-clause 4``, as two (``two``: ``こんにちは、`` then
-the rest), while the audio the host played was recorded (``heard-intervals.tsv``: the sound
-found in it, on the clock of ``host-stdout.tsv``). Each ``setting`` is one audio path
-(``run.env``). Prints, per setting, medians over the turns:
+Reads the ``heard-*`` runs under tests/data/mmdagent-ex-runs (see its README): the real host
+speaking fsm-agent's scripted reply turn after turn, as one unit or, with ``--first-clause 4``,
+as two (split at the 、), while the audio it played was recorded (``heard-intervals.tsv``: the
+sound found in it, on the clock of ``host-stdout.tsv``). Each run's ``run.env`` gives its audio
+``setting``, its ``units`` (one/two) and its reply. Prints, per setting, medians over the turns:
 
-- the pause a listener hears at the ``、`` inside one unit, and between the two units (the
-  longest silence inside the turn's speech), the latter taken apart into last sound ->
+- per reply, the pause a listener hears at the ``、`` inside one unit, and between the two units
+  (the longest silence inside the turn's speech); the latter taken apart into last sound ->
   SYNTH_EVENT_STOP of the first unit, fsm-agent's SYNTH_EVENT_STOP -> SYNTH_START, and
   SYNTH_START -> first sound of the second;
 - per unit: SYNTH_START -> first sound, LIPSYNC_START -> first sound (how far the mouth runs
   ahead of the voice), last sound -> SYNTH_EVENT_STOP, the synthesizer's trailing silence
   (output that is not sound), and ``unit_pause.py``'s figure (last phoneme by LIPSYNC_START's
   durations -> SYNTH_EVENT_STOP) for comparison.
+
+And from the ``stops-<setting>`` runs (another character, alias 9, stopped 1 s into a long
+sentence, five times each way): SYNTH_STOP -> SYNTH_EVENT_STOP and how much of the sentence was
+heard before and after the SYNTH_STOP; a cut-in (SYNTH_START while speaking) -> the old
+sentence's SYNTH_EVENT_STOP.
 """
 
 from __future__ import annotations
@@ -166,12 +170,10 @@ FIGURES = (
 )
 
 
-def describe(folder: Path) -> str:
-    """One line: the run's audio setting (``run.env``'s ``audio=`` line)."""
-    for line in (folder / "run.env").read_text(encoding="utf-8").splitlines():
-        if line.startswith("audio="):
-            return line.split("=", 1)[1]
-    return folder.name
+def run_env(folder: Path) -> dict[str, str]:
+    """The run's ``run.env``: setting, units (one/two), audio, replies, flags."""
+    text = (folder / "run.env").read_text(encoding="utf-8")
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
 def med(values: list[float]) -> str:
@@ -182,38 +184,65 @@ def med(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} s (n={len(values)}, {low:.2f}-{high:.2f})"
 
 
+def runs_by_setting(folder: Path) -> dict[str, dict[str, dict[str, Path]]]:
+    """The heard-* runs under ``folder``: setting -> reply -> units ("one"/"two") -> run."""
+    out: dict[str, dict[str, dict[str, Path]]] = {}
+    for run in sorted(folder.glob("heard-*")):
+        if (run / "run.env").is_file():
+            env = run_env(run)
+            out.setdefault(env["setting"], {}).setdefault(env["replies"], {})[env["units"]] = run
+    return out
+
+
+def report(folder: Path, setting: str, replies: dict[str, dict[str, Path]]) -> None:
+    """Print one audio setting's figures."""
+    first = next(iter(replies.values()))
+    print(f"\n{setting}: {run_env(next(iter(first.values())))['audio']}")
+    units: dict[str, list[dict[str, float]]] = {"one": [], "two": []}
+    all_parts: list[tuple[float, ...]] = []
+    for reply, runs in replies.items():
+        print(f"  reply {reply}")
+        if "one" in runs:
+            pause, found, _ = measure(runs["one"])
+            units["one"] += found
+            print(f"    pause at its 、 inside one unit:   {med(pause)}")
+        if "two" in runs:
+            gap, found, parts = measure(runs["two"])
+            units["two"] += found
+            all_parts += parts
+            print(f"    gap between its two units:        {med(gap)}")
+    if all_parts:
+        last, react, start = (statistics.median(c) for c in zip(*all_parts, strict=True))
+        print(f"  the gap between two units, all replies (n={len(all_parts)}):")
+        print(f"    = last sound -> SYNTH_EVENT_STOP {last:.2f} s")
+        print(f"    + SYNTH_EVENT_STOP -> next SYNTH_START {react:.3f} s (fsm-agent)")
+        print(f"    + SYNTH_START -> first sound {start:.2f} s")
+    for name, figures in units.items():
+        if figures:
+            print(
+                f"  per unit, all replies ({name} unit{'s' * (name == 'two')}, n={len(figures)}):"
+            )
+            for key, label in FIGURES:
+                print(f"    {label:<47}{statistics.median(u[key] for u in figures):.2f} s")
+    if (folder / f"stops-{setting}").is_dir():
+        stop, before, after, cut = stops(folder / f"stops-{setting}")
+        print("  SYNTH_STOP|9 1 s into a sentence:")
+        print(f"    SYNTH_STOP -> SYNTH_EVENT_STOP                 {med(stop)}")
+        print(f"    sentence heard before the SYNTH_STOP           {med(before)}")
+        print(f"    sentence heard after it                        {med(after)}")
+        print("  a cut-in (SYNTH_START|9 1 s into a sentence):")
+        print(f"    SYNTH_START -> the old SYNTH_EVENT_STOP        {med(cut)}")
+
+
 def main() -> None:
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else RUNS
-    settings = sorted({p.name.rsplit("-", 1)[0] for p in folder.glob("heard-*-*") if p.is_dir()})
+    settings = runs_by_setting(folder)
     if not settings:
         print(f"no heard-* runs under {folder}")
         return
     print(f"Heard on the real MMDAgent-EX ({folder}); medians over the turns")
-    for setting in settings:
-        one, two = folder / f"{setting}-one", folder / f"{setting}-two"
-        print(f"\n{setting}: {describe(one)}")
-        pause, units_one, _ = measure(one)
-        gap, units_two, parts = measure(two)
-        print(f"  pause at 、 inside one unit:       {med(pause)}")
-        print(f"  gap between two units (at 、):     {med(gap)}")
-        if parts:
-            last, react, start = (statistics.median(c) for c in zip(*parts, strict=True))
-            print(f"    = last sound -> SYNTH_EVENT_STOP {last:.2f} s")
-            print(f"    + SYNTH_EVENT_STOP -> next SYNTH_START {react:.3f} s (fsm-agent)")
-            print(f"    + SYNTH_START -> first sound {start:.2f} s")
-        for name, units in (("one unit", units_one), ("two units", units_two)):
-            if units:
-                print(f"  per unit ({name}, n={len(units)}):")
-                for key, label in FIGURES:
-                    print(f"    {label:<47}{statistics.median(u[key] for u in units):.2f} s")
-        if (folder / f"stops-{setting.removeprefix('heard-')}").is_dir():
-            stop, before, after, cut = stops(folder / f"stops-{setting.removeprefix('heard-')}")
-            print("  SYNTH_STOP|9 1 s into a sentence:")
-            print(f"    SYNTH_STOP -> SYNTH_EVENT_STOP                 {med(stop)}")
-            print(f"    sentence heard before the SYNTH_STOP           {med(before)}")
-            print(f"    sentence heard after it                        {med(after)}")
-            print("  a cut-in (SYNTH_START|9 1 s into a sentence):")
-            print(f"    SYNTH_START -> the old SYNTH_EVENT_STOP        {med(cut)}")
+    for setting, replies in settings.items():
+        report(folder, setting, replies)
 
 
 if __name__ == "__main__":

@@ -25,13 +25,19 @@ heard_pause = importlib.util.module_from_spec(_SPEC)
 sys.modules["heard_pause"] = heard_pause  # its dataclasses look their module up
 _SPEC.loader.exec_module(heard_pause)
 
-HEARD = ("heard-asis-one", "heard-asis-two", "heard-rec20-one", "heard-rec20-two")
-REPLY = "こんにちは、今日はとても良い天気ですね。"
+HEARD = tuple(sorted(p.name for p in RUNS_DIR.glob("heard-*") if (p / "run.env").is_file()))
 
 
 def _env(run: str) -> dict[str, str]:
-    text = (RUNS_DIR / run / "run.env").read_text(encoding="utf-8")
-    return dict(line.split("=", 1) for line in text.splitlines())
+    return heard_pause.run_env(RUNS_DIR / run)
+
+
+def test_every_setting_has_both_one_and_two_units_of_each_reply() -> None:
+    settings = heard_pause.runs_by_setting(RUNS_DIR)
+    assert set(settings) >= {"asis", "rec20"}
+    for replies in settings.values():
+        for runs in replies.values():
+            assert set(runs) == {"one", "two"}
 
 
 def _host_lines(run: str) -> list[str]:
@@ -41,10 +47,13 @@ def _host_lines(run: str) -> list[str]:
 
 @pytest.mark.parametrize("run", HEARD)
 def test_replaying_a_heard_run_with_its_flags_sends_what_was_sent(run: str, tmp_path: Path) -> None:
-    flags = _env(run)["FSM_ARGS"].split()
-    assert flags == (["--first-clause", "4"] if run.endswith("-two") else [])
+    env = _env(run)
+    flags = env["FSM_ARGS"].split()
+    assert flags == (["--first-clause", "4"] if env["units"] == "two" else [])
     sent = [line.split("|", 3)[3] for line in _host_lines(run) if line.startswith("SYNTH_START|0|")]
-    units = ["こんにちは、", "今日はとても良い天気ですね。"] if flags else [REPLY]
+    reply = env["replies"]
+    cut = reply.index("、") + 1
+    units = [reply[:cut], reply[cut:]] if flags else [reply]
     assert sent == units * 7
     transcript = tmp_path / "host.txt"
     transcript.write_text("\n".join(_host_lines(run)) + "\n", encoding="utf-8")
@@ -61,6 +70,6 @@ def test_every_turn_of_a_heard_run_was_heard_after_its_synth_start(run: str) -> 
         assert turn.sounds, f"nothing heard in the turn at {turn.start}"
         assert turn.units[0].sent < turn.sounds[0][0]
         assert all(unit.stop for unit in turn.units)
-        if run.endswith("-two"):
+        if _env(run)["units"] == "two":
             start, end = heard_pause.longest_silence(turn.sounds)
             assert start <= turn.units[0].stop <= end
