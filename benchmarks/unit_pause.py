@@ -10,15 +10,16 @@ unit, at a 、 for instance.
 
 What the first figure is NOT: the silence a listener hears between two units. The recorded
 audio (``benchmarks/heard_pause.py``) shows that SYNTH_EVENT_STOP comes with the end of the
-sound (plus the synthesizer's trailing silence, about 0.2 s, which LIPSYNC_START leaves out),
-and that the ~1.9 s of these runs was spent BEFORE the voice: on that headless setup the voice
-starts ~1.7 s after LIPSYNC_START. The host's PortAudio stream is reopened for every sentence
-(ALSA's pulse plugin reconnects it at each start), the PulseAudio null sink, left with no
-stream for that moment, falls back to its 2 s latency and renders 2 s of silence ahead, and the
-new sentence is queued behind it. With the sink held at 20 ms the voice starts 0.05 s after
-LIPSYNC_START, this figure drops to 0.17 s, and two units are heard 0.25 s apart, less than the
-0.52 s pause at a 、 inside one unit. On Windows the host writes to one waveOut device opened
-once, and SYNTH_EVENT_STOP comes when its last buffer has been played.
+sound (plus the synthesizer's trailing silence, 0.2-0.3 s, which LIPSYNC_START leaves out), and
+that the ~1.9 s of these runs was spent BEFORE the voice: on that headless setup the voice starts
+~1.7 s after LIPSYNC_START. The host reopens its PortAudio stream for every sentence (ALSA's
+pulse plugin reconnects it at each start); the PulseAudio null sink, left with no stream for that
+moment, falls back to its 2 s latency and renders 2 s of silence ahead, and its rewind for the
+new stream stops at 66.7 ms, so the sentence is queued behind the rest. With the sink held at
+20 ms the voice starts 0.05 s after LIPSYNC_START, this figure is 0.13-0.26 s, and two units are
+heard 0.25-0.37 s apart, less than the 0.52-0.66 s pause at the 、 inside one unit. On Windows the
+host writes to one waveOut device opened once, and SYNTH_EVENT_STOP comes when its last buffer
+has been played.
 """
 
 from __future__ import annotations
