@@ -57,7 +57,9 @@ def test_replaying_a_heard_run_with_its_flags_sends_what_was_sent(run: str, tmp_
     assert sent == units * 7
     transcript = tmp_path / "host.txt"
     transcript.write_text("\n".join(_host_lines(run)) + "\n", encoding="utf-8")
-    result = run_agent("replay", str(transcript), *flags, env=clean_env())
+    # The runs were recorded when first_clause was off by default: say so to today's replay.
+    replay_flags = flags or ["--first-clause", "0"]
+    result = run_agent("replay", str(transcript), *replay_flags, env=clean_env())
     assert result.returncode == 0, result.stderr
     assert "the same lines as in the transcript" in result.stdout
 
