@@ -1,0 +1,168 @@
+"""A reply's first unit, sooner: at its end without waiting for what follows, or at a clause.
+
+The user waits for the first sentence in silence. :class:`FirstUnit` wraps a
+:class:`~fsm_agent.text.segmenter.Segmenter` until the reply's first unit is out, in two ways.
+
+At once (on unless ``hold_first_end``): every sentence is released on the first character
+after its end that decides it, which for the first one means waiting one more token. A first
+sentence whose end the text already decides (the rule file's ``early_end``: a period after an
+ordinary lower-case word, ``!`` ``?`` after a letter, ``。``; see
+:meth:`~fsm_agent.text.segmenter.Segmenter.ends_here`) goes at once. What only the next
+characters could add to it, a closing quote or another mark (``friend."``, ``Really?!``), is
+then left unspoken; the rest of a web address (``example.com``) would become the start of the
+next unit: ``python benchmarks/sentence_f1.py --early`` counts how often each happens.
+
+At a clause (``first_clause``, 8 by default): a clause break (``、`` ``，`` ``；`` ``：``; a
+comma after a letter; ``;`` or ``:`` after a letter and before a space) that ends at least
+``min_chars`` characters of text releases that clause at once, as the Japanese docs' sample does
+at every ``、``, unless the sentence's end has come with it. The rest of the sentence follows as
+the next unit; every later sentence is left whole. The break becomes the pause between two
+utterances: on the real MMDAgent-EX with an audio output that stays open, 0.25-0.37 s, shorter
+than the 0.52-0.66 s Open JTalk pauses at a ``、`` inside one (``python
+benchmarks/heard_pause.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import regex
+
+from fsm_agent.text.segmenter import Segmenter
+
+__all__ = ["PLAIN", "Early", "FirstUnit", "reply_segmenter"]
+
+
+@dataclass(frozen=True, slots=True)
+class Early:
+    """How a reply's first unit may come sooner (the settings of the same names).
+
+    Attributes:
+        clause: ``first_clause``: the shortest first clause spoken on its own; 0: none.
+        at_once: Not ``hold_first_end``: a first sentence whose end the text decides goes
+            without waiting for the next character.
+
+    """
+
+    clause: int = 0
+    at_once: bool = False
+
+
+PLAIN = Early()
+"""No early first unit: every sentence waits for the character that decides its end."""
+
+# A clause break: CJK marks at once; a comma after a letter or a closing mark (never between
+# digits: 3,000); a semicolon or colon after one only before white space (not http:, 10:30).
+_BREAK = regex.compile(
+    r"[、，；：]|(?<=[\p{L}\p{M}\p{Pe}\p{Pf}'\"]),|(?<=[\p{L}\p{M}\p{Pe}\p{Pf}'\"])[;:](?=\s)"
+)
+# A clause holding one of these is left whole: it may hold a sentence end (Hi. Well,) or an
+# abbreviation (Mr. Smith,) the segmenter is still deciding.
+_TERMINATOR = regex.compile(r"[.!?。！？…．｡]")
+_WORDS = regex.compile(r"[\p{L}\p{N}]")
+_PAIRS = ("()", "[]", "（）", "「」", "『』", "“”", "‘’", "«»")
+
+
+class FirstUnit:
+    """A segmenter whose first unit may come sooner; same ``feed``/``flush`` API.
+
+    Args:
+        segmenter: The sentence segmenter for the reply.
+        min_chars: The shortest first clause released on its own (characters, white space
+            around it not counted); 0: none.
+        at_once: Release a first sentence whose end the text decides without waiting for
+            the next character.
+
+    """
+
+    def __init__(self, segmenter: Segmenter, min_chars: int, at_once: bool = False) -> None:
+        self._seg = segmenter
+        self.min_chars = min_chars
+        self.at_once = at_once
+        self._reset()
+
+    def _reset(self) -> None:
+        self._text = ""  # the reply so far, while positions in it still matter
+        self._pos = 0  # where the segmenter's next sentence starts, at the earliest
+        self._cut = 0  # the text before this has been released early
+        self._first = True  # the reply's first unit is not out yet
+
+    def feed(self, text: str) -> list[str]:
+        """Add a chunk; return the units it completed (see :meth:`Segmenter.feed`)."""
+        sentences = self._seg.feed(text)
+        if not self._first and self._cut <= self._pos:
+            return sentences  # the early clause is behind us: plain sentences from here
+        self._text += text
+        out = self._trim(sentences)
+        if self._first and not out:
+            out = self._early()
+        if out:
+            self._first = False
+        return out
+
+    def flush(self) -> list[str]:
+        """End the reply; return what is left (see :meth:`Segmenter.flush`)."""
+        sentences = self._seg.flush()
+        out = self._trim(sentences) if self._cut > self._pos else sentences
+        self._reset()
+        return out
+
+    def _trim(self, sentences: list[str]) -> list[str]:
+        """Drop from the segmenter's sentences what was already released early."""
+        out: list[str] = []
+        for sentence in sentences:
+            start = self._text.find(sentence, self._pos)  # sentences are exact substrings
+            if start < 0:
+                out.append(sentence)
+                continue
+            end = start + len(sentence)
+            self._pos = end
+            if start < self._cut:
+                sentence = self._text[self._cut : end].strip() if end > self._cut else ""
+                if not _WORDS.search(sentence):
+                    continue  # marks after a sentence already spoken ("friend." then '"')
+            if sentence:
+                out.append(sentence)
+        return out
+
+    def _early(self) -> list[str]:
+        """Release the pending text early, if its first sentence or clause allows it."""
+        sentence = self._seg.ends_here() if self.at_once else None
+        if sentence is not None:
+            self._cut = len(self._text.rstrip())
+            return [sentence]
+        if not self.min_chars:
+            return []
+        text, start = self._text, self._pos
+        for match in _BREAK.finditer(text, start):
+            clause = text[start : match.end()].strip()
+            if _TERMINATOR.search(clause):
+                return []
+            if len(clause) < self.min_chars or not _balanced(clause):
+                continue
+            if _TERMINATOR.search(text, match.end()):
+                return []  # the sentence's end is here too: it goes whole, now or next token
+            self._cut = match.end()
+            return [clause]
+        return []
+
+
+def _balanced(clause: str) -> bool:
+    """No bracket or quote opened in the clause is left open (it would be cut in two)."""
+    if clause.count('"') % 2:
+        return False
+    return all(clause.count(a) <= clause.count(b) for a, b in _PAIRS)
+
+
+def reply_segmenter(lang: str, early: Early = PLAIN) -> Segmenter | FirstUnit:
+    """The segmenter for one reply: plain, or with an early first unit.
+
+    Args:
+        lang: The rule file's language.
+        early: How the first unit may come sooner.
+
+    """
+    segmenter = Segmenter(lang)
+    if early.clause > 0 or early.at_once:
+        return FirstUnit(segmenter, early.clause, early.at_once)
+    return segmenter

@@ -1,0 +1,104 @@
+"""first_clause: the early first unit loses, duplicates, reorders nothing, however chunked."""
+
+from __future__ import annotations
+
+import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsm_agent.text.first_unit import Early, reply_segmenter
+from fsm_agent.text.segmenter import split_sentences
+
+TEXTS = [
+    'Hi, my friend." It is good. Visit example.com today! Really?! Yes.',
+    "こんにちは。」元気？！はい。",
+    "Hello there, my friend. It is good to see you again today, really.",
+    "Sure, it costs 3,000 yen (about 20 dollars, I think), so it is cheap: buy it.",
+    "はい、今日はとても良い天気なので、午後から散歩に出かけます。楽しみですね！",
+    "Mr. Smith, our guest; he said: hello. Bye",
+    "今日は、「とても、良い」天気です。Well, see you, then!",
+    "No clause break at all in this one.",
+    "",
+]
+_SPACE = regex.compile(r"\s+")
+_WORD = regex.compile(r"[\p{L}\p{N}]")
+
+
+def run(
+    text: str, cuts: list[int], min_chars: int, lang: str = "auto", at_once: bool = False
+) -> list[str]:
+    seg = reply_segmenter(lang, Early(min_chars, at_once))
+    out: list[str] = []
+    last = 0
+    for cut in sorted(c % (len(text) + 1) for c in cuts):
+        out += seg.feed(text[last:cut])
+        last = cut
+    out += seg.feed(text[last:])
+    return out + seg.flush()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.sampled_from(TEXTS),
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=12),
+    min_chars=st.integers(min_value=0, max_value=20),
+    at_once=st.booleans(),
+)
+def test_units_are_the_text_in_order_whatever_the_chunking(
+    text: str, cuts: list[int], min_chars: int, at_once: bool
+) -> None:
+    units = run(text, cuts, min_chars, at_once=at_once)
+    if at_once:  # marks after a first sentence spoken at once may be left out, never a word
+        assert _WORD.findall("".join(units)) == _WORD.findall(text)
+    else:
+        assert _SPACE.sub("", "".join(units)) == _SPACE.sub("", text)
+    assert all(u == u.strip() and u for u in units)
+    whole = split_sentences(text)
+    if min_chars == 0 and not at_once:
+        assert units == whole  # off: exactly the segmenter's sentences
+    else:
+        assert units[1:] == whole[1:] or units[2:] == whole[1:]  # only the first is split
+
+
+def test_a_new_reply_may_start_with_a_clause_again() -> None:
+    seg = reply_segmenter("en", Early(8))
+    assert seg.feed("Hello there, my") == ["Hello there,"]
+    assert seg.feed(" friend. Bye, bye, now") == ["my friend."]  # later sentences stay whole
+    assert seg.flush() == ["Bye, bye, now"]
+    assert seg.feed("Good morning, every") == ["Good morning,"]
+    assert seg.flush() == ["every"]
+    assert seg.feed("Hello there, my friend. Bye") == ["Hello there, my friend."]  # complete
+
+
+AT_ONCE = [
+    ("en", "Hello there, my friend.", "Hello there, my friend."),
+    ("en", "Hello there, my friend. ", "Hello there, my friend."),
+    ("en", "Hi!", "Hi!"),
+    ("en", "Really?", "Really?"),
+    ("ru", "Он пришёл домой.", "Он пришёл домой."),
+    ("ja", "こんにちは。", "こんにちは。"),
+    ("en", "Hello Mr.", None),  # a title
+    ("en", "I like it etc.", None),  # an abbreviation
+    ("en", "See e.g.", None),
+    ("en", "Is it in the U.S.", None),  # initials
+    ("en", "It costs 3.", None),  # 3.5
+    ("en", "Email me at bob@aol.", None),  # an address
+    ("en", "I can't.", None),  # not an ordinary word on its own
+    ("en", "Hello there, my friend. It", None),  # the next sentence has begun
+    ("en", "(he said so.", None),  # inside a bracket
+    ("en", 'He said "go home.', None),  # inside a quote
+    ("ja", "「はい。", None),
+    ("en", "**Hello.", None),  # inside emphasis
+    ("en", "Hello there, my", None),
+]
+
+
+def test_ends_here_only_where_the_text_decides_the_end() -> None:
+    from fsm_agent.text.segmenter import Segmenter
+
+    for lang, text, want in AT_ONCE:
+        seg = Segmenter(lang)
+        out = seg.feed(text)
+        assert seg.ends_here() == want, (lang, text)
+        assert seg.ends_here() == want  # the segmenter's state is unchanged
+        assert out + seg.flush() == split_sentences(text, lang)
