@@ -15,8 +15,9 @@ next unit: ``python benchmarks/sentence_f1.py --early`` counts how often each ha
 At a clause (``first_clause``, 8 by default): a clause break (``、`` ``，`` ``；`` ``：``; a
 comma after a letter; ``;`` or ``:`` after a letter and before a space) that ends at least
 ``min_chars`` characters of text releases that clause at once, as the Japanese docs' sample does
-at every ``、``, unless the sentence's end has come with it. The rest of the sentence follows as
-the next unit; every later sentence is left whole. The break becomes the pause between two
+at every ``、`` (also when the sentence's end came in the same chunk, so that a replay, which
+cannot know the chunks, splits as the live run did). The rest of the sentence follows as the
+next unit; every later sentence is left whole. The break becomes the pause between two
 utterances: on the real MMDAgent-EX with an audio output that stays open, 0.25-0.37 s, shorter
 than the 0.52-0.66 s Open JTalk pauses at a ``、`` inside one (``python
 benchmarks/heard_pause.py``).
@@ -126,25 +127,22 @@ class FirstUnit:
         return out
 
     def _early(self) -> list[str]:
-        """Release the pending text early, if its first sentence or clause allows it."""
+        """Release the pending text early, if its first clause or sentence allows it."""
+        if self.min_chars:
+            text, start = self._text, self._pos
+            for match in _BREAK.finditer(text, start):
+                clause = text[start : match.end()].strip()
+                if _TERMINATOR.search(clause):
+                    break
+                if len(clause) < self.min_chars or not _balanced(clause):
+                    continue
+                self._cut = match.end()
+                return [clause]
         sentence = self._seg.ends_here() if self.at_once else None
-        if sentence is not None:
-            self._cut = len(self._text.rstrip())
-            return [sentence]
-        if not self.min_chars:
+        if sentence is None:
             return []
-        text, start = self._text, self._pos
-        for match in _BREAK.finditer(text, start):
-            clause = text[start : match.end()].strip()
-            if _TERMINATOR.search(clause):
-                return []
-            if len(clause) < self.min_chars or not _balanced(clause):
-                continue
-            if _TERMINATOR.search(text, match.end()):
-                return []  # the sentence's end is here too: it goes whole, now or next token
-            self._cut = match.end()
-            return [clause]
-        return []
+        self._cut = len(self._text.rstrip())
+        return [sentence]
 
 
 def _balanced(clause: str) -> bool:
