@@ -86,3 +86,21 @@ def test_a_real_host_run_with_widened_sentences_replays_to_the_same_lines() -> N
     out = run_agent("replay", str(path))
     assert out.returncode == 0, out.stderr
     assert "the same lines as in the transcript" in out.stdout
+
+
+def test_a_real_host_run_with_the_first_clause_first_replays_to_the_same_lines() -> None:
+    """Recorded with first_clause = 8 and the first sentence at once (issue 14's defaults).
+
+    The real host spoke each reply's first clause as a unit of its own and lived; the replay,
+    which has each reply whole, splits the first sentence at the same clause.
+    """
+    path = RUNS_DIR / "first-unit" / "host.log"
+    recorded = spoken_replies(read_transcript(path.read_bytes().splitlines()), "0").sent
+    texts = [line.split("|", 3)[3] for line in recorded if line.startswith("SYNTH_START|")]
+    assert texts[:2] == ["ありがとうございます、", "その質問にはすぐにお答えしますね。"]
+    assert "Ｈｅｌｌｏ ｔｈｅｒｅ，" in texts
+    out = run_agent("replay", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "the same lines as in the transcript" in out.stdout
+    out = run_agent("replay", str(path), "--first-clause", "0")
+    assert "the same lines as in the transcript" not in out.stdout  # the split is the default's

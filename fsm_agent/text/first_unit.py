@@ -95,7 +95,13 @@ class FirstUnit:
             return sentences  # the early clause is behind us: plain sentences from here
         self._text += text
         out = self._trim(sentences)
-        if self._first and not out:
+        if self._first and out and self.min_chars:
+            # The first sentence came whole in one chunk (a replay, a reply not streamed): it
+            # is split at its clause as it would be if its tokens came one by one.
+            end = self._clause_end(out[0], 0)
+            if end is not None and out[0][end:].strip():
+                out[:1] = [out[0][:end].strip(), out[0][end:].strip()]
+        elif self._first and not out:
             out = self._early()
         if out:
             self._first = False
@@ -128,21 +134,25 @@ class FirstUnit:
 
     def _early(self) -> list[str]:
         """Release the pending text early, if its first clause or sentence allows it."""
-        if self.min_chars:
-            text, start = self._text, self._pos
-            for match in _BREAK.finditer(text, start):
-                clause = text[start : match.end()].strip()
-                if _TERMINATOR.search(clause):
-                    break
-                if len(clause) < self.min_chars or not _balanced(clause):
-                    continue
-                self._cut = match.end()
-                return [clause]
+        end = self._clause_end(self._text, self._pos) if self.min_chars else None
+        if end is not None:
+            self._cut = end
+            return [self._text[self._pos : end].strip()]
         sentence = self._seg.ends_here() if self.at_once else None
         if sentence is None:
             return []
         self._cut = len(self._text.rstrip())
         return [sentence]
+
+    def _clause_end(self, text: str, start: int) -> int | None:
+        """Where the first clause of ``text[start:]`` long enough to go alone ends, if any."""
+        for match in _BREAK.finditer(text, start):
+            clause = text[start : match.end()].strip()
+            if _TERMINATOR.search(clause):
+                return None
+            if len(clause) >= self.min_chars and _balanced(clause):
+                return match.end()
+        return None
 
 
 def _balanced(clause: str) -> bool:
