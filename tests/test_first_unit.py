@@ -104,3 +104,21 @@ def test_ends_here_only_where_the_text_decides_the_end() -> None:
         assert seg.ends_here() == want, (lang, text)
         assert seg.ends_here() == want  # the segmenter's state is unchanged
         assert out + seg.flush() == split_sentences(text, lang)
+
+
+def test_a_huge_first_sentence_is_held_once_patience_runs_out() -> None:
+    """Past PATIENCE characters the first sentence is left to the segmenter, kept nowhere else."""
+    from fsm_agent.text.first_unit import PATIENCE, FirstUnit
+
+    seg = reply_segmenter("en", Early(8, True))
+    assert isinstance(seg, FirstUnit)
+    word = "word "
+    out: list[str] = []
+    for _ in range(3 * PATIENCE // len(word)):
+        out += seg.feed(word)
+    held = len(seg._text)
+    for _ in range(1000):
+        out += seg.feed(word)
+    assert len(seg._text) == held <= PATIENCE + len(word)  # no copy of the rest is kept
+    out += seg.feed("end. Hi, there, you") + seg.flush()
+    assert out == split_sentences(word * (3 * PATIENCE // len(word) + 1000) + "end. Hi, there, you")

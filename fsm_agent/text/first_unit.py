@@ -31,7 +31,7 @@ import regex
 
 from fsm_agent.text.segmenter import Segmenter
 
-__all__ = ["PLAIN", "Early", "FirstUnit", "reply_segmenter"]
+__all__ = ["PATIENCE", "PLAIN", "Early", "FirstUnit", "reply_segmenter"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,10 @@ _BREAK = regex.compile(
 # A clause holding one of these is left whole: it may hold a sentence end (Hi. Well,) or an
 # abbreviation (Mr. Smith,) the segmenter is still deciding.
 _TERMINATOR = regex.compile(r"[.!?。！？…．｡]")
+PATIENCE = 400
+"""Characters of a first sentence after which it is no longer looked at early: each chunk scans
+what is held, so this bounds the work (a reply of one huge chunk is cut into 1,024-character
+slices), and a sentence this long is seconds of speech, where one token more does not count."""
 _WORDS = regex.compile(r"[\p{L}\p{N}]")
 _PAIRS = ("()", "[]", "（）", "「」", "『』", "“”", "‘’", "«»")
 
@@ -103,8 +107,8 @@ class FirstUnit:
                 out[:1] = [out[0][:end].strip(), out[0][end:].strip()]
         elif self._first and not out:
             out = self._early()
-        if out:
-            self._first = False
+        if out or len(self._text) > PATIENCE:
+            self._first = False  # a first sentence this long goes as every later one does
         return out
 
     def flush(self) -> list[str]:
