@@ -6,8 +6,8 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fsm_agent.text.first_clause import reply_segmenter
-from fsm_agent.text.segmenter import split_sentences
+from fsm_agent.text.first_clause import _BREAK, _TERMINATOR, FirstClause, reply_segmenter
+from fsm_agent.text.segmenter import Segmenter, split_sentences
 
 TEXTS = [
     "Hello there, my friend. It is good to see you again today, really.",
@@ -59,3 +59,67 @@ def test_a_new_reply_may_start_with_a_clause_again() -> None:
     assert seg.feed("Good morning, every") == ["Good morning,"]
     assert seg.flush() == ["every"]
     assert seg.feed("Hello there, my friend. Bye") == ["Hello there, my friend."]  # complete
+
+
+# ---- the incremental search for the early clause -----------------------------------------------
+
+_PAIRS = ("()", "[]", "（）", "「」", "『』", "“”", "‘’", "«»")
+
+
+def _balanced(clause: str) -> bool:
+    if clause.count('"') % 2:
+        return False
+    return all(clause.count(a) <= clause.count(b) for a, b in _PAIRS)
+
+
+class Rescanning(FirstClause):
+    """The search as it was before it went on where it left off: the whole reply, every chunk."""
+
+    def _early(self) -> list[str]:
+        text, start = str(self._text), self._pos
+        for match in _BREAK.finditer(text, start):
+            clause = text[start : match.end()].strip()
+            if _TERMINATOR.search(clause):
+                return []
+            if len(clause) < self.min_chars or not _balanced(clause):
+                continue
+            self._cut = match.end()
+            return [clause]
+        return []
+
+
+CLAUSE_TEXTS = st.lists(
+    st.sampled_from(
+        [*'ab 9.!?。、，；：,;: \t\n\x1c\u3000"()[]「」“”«»', "Mr. ", "3,000", "http:", "a; b", "]"]
+    ),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=CLAUSE_TEXTS,
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=15),
+    min_chars=st.integers(min_value=1, max_value=12),
+    lang=st.sampled_from(["auto", "en", "ja"]),
+)
+def test_the_early_clause_is_what_a_search_of_the_whole_reply_finds(
+    text: str, cuts: list[int], min_chars: int, lang: str
+) -> None:
+    ours = FirstClause(Segmenter(lang), min_chars)
+    plain = Rescanning(Segmenter(lang), min_chars)
+    for _ in range(2):  # and again after a flush: a new reply
+        last = 0
+        for cut in [*sorted(c % (len(text) + 1) for c in cuts), len(text)]:
+            assert ours.feed(text[last:cut]) == plain.feed(text[last:cut])
+            last = cut
+        assert ours.flush() == plain.flush()
+
+
+def test_a_long_first_sentence_without_a_clause_is_not_kept_for_the_search() -> None:
+    seg = FirstClause(Segmenter("en"), 10)
+    chunks = ["(on and on, ", *["and on, "] * 2000, ") and then, more."]
+    for chunk in chunks[:-1]:
+        assert seg.feed(chunk) == []  # every comma inside the bracket is turned down
+        assert len(seg._tail) <= 2 + len(chunk)  # only the new text is searched
+    assert seg.feed(chunks[-1]) == ["".join(chunks)[: -len(" more.")]]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import regex
 
+from fsm_agent.text.builder import TextBuilder
 from fsm_agent.text.segmenter import Segmenter
 
 __all__ = ["FirstClause", "reply_segmenter"]
@@ -30,6 +31,7 @@ _BREAK = regex.compile(
 # abbreviation (Mr. Smith,) the segmenter is still deciding.
 _TERMINATOR = regex.compile(r"[.!?。！？…．｡]")
 _PAIRS = ("()", "[]", "（）", "「」", "『』", "“”", "‘’", "«»")
+_MARKS = regex.compile("[" + regex.escape('"' + "".join(_PAIRS)) + "]")
 
 
 class FirstClause:
@@ -48,17 +50,27 @@ class FirstClause:
         self._reset()
 
     def _reset(self) -> None:
-        self._text = ""  # the reply so far, while positions in it still matter
+        self._text = TextBuilder()  # the reply so far, while positions in it still matter
         self._pos = 0  # where the segmenter's next sentence starts, at the earliest
         self._cut = 0  # the text before this has been released early
         self._first = True  # the reply's first unit is not out yet
+        # The search for the early clause goes on where the last chunk left it. It looks at
+        # the reply from its start (the first unit is not out, so _pos is 0); a clause break
+        # once turned down stays so, as the clause up to it never changes.
+        self._seen = 0  # the text before this has been looked at for clause breaks
+        self._tail = ""  # the text from _seen - 1 on (one character for the lookbehind)
+        self._lead = -1  # where the first character that is not white space is, once known
+        self._marks: dict[str, int] = {}  # how often each bracket or quote mark is in [:_seen]
+        self._hopeless = False  # a terminator came before a clause break: no early clause
 
     def feed(self, text: str) -> list[str]:
         """Add a chunk; return the units it completed (see :meth:`Segmenter.feed`)."""
         sentences = self._seg.feed(text)
         if not self._first and self._cut <= self._pos:
             return sentences  # the early clause is behind us: plain sentences from here
-        self._text += text
+        self._text.append(text)
+        if self._first:
+            self._tail += text
         out = self._trim(sentences)
         if self._first and not out:
             out = self._early()
@@ -75,39 +87,63 @@ class FirstClause:
 
     def _trim(self, sentences: list[str]) -> list[str]:
         """Drop from the segmenter's sentences what was already released early."""
+        if not sentences:
+            return []
+        text = str(self._text)
         out: list[str] = []
         for sentence in sentences:
-            start = self._text.find(sentence, self._pos)  # sentences are exact substrings
+            start = text.find(sentence, self._pos)  # sentences are exact substrings
             if start < 0:
                 out.append(sentence)
                 continue
             end = start + len(sentence)
             self._pos = end
             if start < self._cut:
-                sentence = self._text[self._cut : end].strip() if end > self._cut else ""
+                sentence = text[self._cut : end].strip() if end > self._cut else ""
             if sentence:
                 out.append(sentence)
         return out
 
     def _early(self) -> list[str]:
-        """Release the pending text up to its first long enough clause break, if there is one."""
-        text, start = self._text, self._pos
-        for match in _BREAK.finditer(text, start):
-            clause = text[start : match.end()].strip()
-            if _TERMINATOR.search(clause):
+        """Release the pending text up to its first long enough clause break, if there is one.
+
+        The clause is the reply from its start to the break: it is released when it holds no
+        terminator and is long enough and balanced. Only the text not looked at yet is scanned.
+        """
+        if self._hopeless:
+            return []
+        tail, base = self._tail, self._seen - 1 if self._seen else 0
+        if self._lead < 0 and tail.strip():  # where the clause's strip() will begin
+            self._lead = base + len(tail) - len(tail.lstrip())
+        counted = self._seen
+        for match in _BREAK.finditer(tail, self._seen - base):
+            end = base + match.end()
+            between = tail[counted - base : end - base]
+            counted = end
+            if _TERMINATOR.search(between):
+                self._hopeless = True
                 return []
-            if len(clause) < self.min_chars or not _balanced(clause):
+            for mark in _MARKS.findall(between):
+                self._marks[mark] = self._marks.get(mark, 0) + 1
+            if end - self._lead < self.min_chars or not self._balanced():
                 continue
-            self._cut = match.end()
-            return [clause]
+            self._cut = end
+            return [str(self._text)[:end].strip()]
+        # A colon or semicolon at the very end may yet prove a break: look at it again.
+        self._seen = max(counted, base + len(tail) - 1, 0)
+        if _TERMINATOR.search(tail, counted - base, self._seen - base):
+            self._hopeless = True  # every break still to come has it in its clause
+        for mark in _MARKS.findall(tail, counted - base, self._seen - base):
+            self._marks[mark] = self._marks.get(mark, 0) + 1
+        self._tail = tail[max(self._seen - 1 - base, 0) :]
         return []
 
-
-def _balanced(clause: str) -> bool:
-    """No bracket or quote opened in the clause is left open (it would be cut in two)."""
-    if clause.count('"') % 2:
-        return False
-    return all(clause.count(a) <= clause.count(b) for a, b in _PAIRS)
+    def _balanced(self) -> bool:
+        """No bracket or quote opened in the clause is left open (it would be cut in two)."""
+        count = self._marks.get
+        if count('"', 0) % 2:
+            return False
+        return all(count(a, 0) <= count(b, 0) for a, b in _PAIRS)
 
 
 def reply_segmenter(lang: str, first_clause: int) -> Segmenter | FirstClause:
