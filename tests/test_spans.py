@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fsm_agent.text.cleanup import _EMPHASIS, _STRIKE, _STRONG, _STRONG_EMPHASIS, SpeechCleaner
+from fsm_agent.text.spans import unbracket
 
 # The substitutions the cleaner made before (each rescans to the line's end from every opening
 # mark that has no closing one).
@@ -33,9 +34,26 @@ def test_spans_unwrap_as_the_regular_expressions_did(text: str) -> None:
         assert spans.sub(text) == pattern.sub(inside, text)
 
 
+LINKS = [
+    (("![", 0, "()"), regex.compile(r"!\[([^\]]*)\]\([^)]*\)")),
+    (("[", 1, "()"), regex.compile(r"\[([^\]]+)\]\([^)]*\)")),
+    (("[", 1, "[]"), regex.compile(r"\[([^\]]+)\]\[[^\]]*\]")),
+]
+BRACKETS = st.lists(
+    st.sampled_from([*"[]()!a \n", "](", "][", "![", "[a](b)", "[a][b]", "![a](b)"]), max_size=50
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=BRACKETS)
+def test_links_become_their_text_as_the_regular_expressions_made_them(text: str) -> None:
+    for (opening, min_inside, suffix), pattern in LINKS:
+        assert unbracket(text, opening, min_inside, suffix) == pattern.sub(r"\1", text)
+
+
 def test_a_long_sentence_of_stray_marks_is_cleaned() -> None:
     # Each of these once took the square of the length: 100,000 characters, minutes.
-    for unit in ("*a ", "_a ", "**a ", "__a ", "***a ", "~~a ", "a **"):
+    for unit in ("*a ", "_a ", "**a ", "__a ", "***a ", "~~a ", "a **", "[a ", "![a ", "[a]( "):
         sentence = unit * (100_000 // len(unit))
         words = SpeechCleaner().clean(sentence)
-        assert regex.sub(r"[*_~]", "", words).split() == ["a"] * (100_000 // len(unit))
+        assert regex.sub(r"[*_~\[\]!(]", "", words).split() == ["a"] * (100_000 // len(unit))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import regex
 
-from fsm_agent.text.spans import Spans
+from fsm_agent.text.spans import Spans, unbracket
 
 __all__ = ["SpeechCleaner"]
 
@@ -30,9 +30,6 @@ _QUOTE = regex.compile(r"^(?:\s*>)+\s?")
 _BULLET = regex.compile(r"^\s*(?:[-*+•⁃▪◦‣](?:\s+\[[ xX]\])?)\s+")
 _RULE_LINE = regex.compile(r"^\s*(?:[-*_]\s*){3,}$")
 _TABLE_RULE = regex.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
-_IMAGE = regex.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = regex.compile(r"\[([^\]]+)\]\([^)]*\)")
-_REF_LINK = regex.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _AUTOLINK = regex.compile(r"<((?:https?|mailto):[^>\s]+)>")
 _HTML_TAG = regex.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _INLINE_CODE = regex.compile(r"(`+)(.+?)\1")
@@ -130,9 +127,9 @@ class SpeechCleaner:
             text = _HEADING_CLOSE.sub("", _HEADING.sub("", text))
         text = _QUOTE.sub("", text)
         text = _BULLET.sub("", text)
-        text = _IMAGE.sub(r"\1", text)
-        text = _LINK.sub(r"\1", text)
-        text = _REF_LINK.sub(r"\1", text)
+        text = unbracket(text, "![", 0, "()")  # ![alt](src)
+        text = unbracket(text, "[", 1, "()")  # [text](url)
+        text = unbracket(text, "[", 1, "[]")  # [text][ref]
         text = _AUTOLINK.sub(r"\1", text)
         text = _URL.sub(_host, text)
         text = _HTML_TAG.sub(" ", text)

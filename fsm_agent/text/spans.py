@@ -54,3 +54,56 @@ class Spans:
             return text
         out.append(text[done:])
         return "".join(out)
+
+
+class _Next:
+    """``text.find(char, at)`` for ``at`` that never decreases: each character is read once."""
+
+    def __init__(self, text: str, char: str) -> None:
+        self._text, self._char = text, char
+        self._from, self._found = 0, text.find(char)
+
+    def __call__(self, at: int) -> int:
+        if not (self._from <= at and (self._found < 0 or at <= self._found)):
+            self._from, self._found = at, self._text.find(self._char, at)
+        return self._found
+
+
+def unbracket(text: str, opening: str, min_inside: int, suffix: str) -> str:
+    r"""Replace links by their text, as ``regex.sub`` with ``\[([^\]]+)\]\([^)]*\)`` did.
+
+    That is ``opening`` (``[`` or ``![``), at least ``min_inside`` characters up to the first
+    ``]``, then ``suffix[0]`` and everything up to the first ``suffix[1]``. The pattern read on
+    to the next ``]`` from every ``[`` (and to the next ``)`` from every ``](``), so a sentence of
+    ``[`` with none cost the square of its length. Here, when the link at one ``[`` fails, the
+    ``[`` marks before its ``]`` are passed over: they would end at the same ``]``, and fail the
+    same way.
+
+    Args:
+        text: The text.
+        opening: What a link begins with.
+        min_inside: The fewest characters of link text.
+        suffix: The marks around the target: ``"()"`` for ``[text](url)``, ``"[]"`` for
+            ``[text][ref]``.
+
+    """
+    inside_end, target_end = _Next(text, "]"), _Next(text, suffix[1])
+    out: list[str] = []
+    done = at = 0
+    while (start := text.find(opening, at)) >= 0:
+        inside = start + len(opening)
+        close = inside_end(inside)
+        if close < 0:
+            break
+        at = close + 1
+        if close - inside < min_inside or text[close + 1 : close + 2] != suffix[0]:
+            continue
+        end = target_end(close + 2)
+        if end < 0:
+            continue
+        out += (text[done:start], text[inside:close])
+        done = at = end + 1
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
