@@ -175,6 +175,8 @@ def split_to_fit(prefix: str, text: str, *, widen: bool = False) -> list[str]:
     budget = MAX_LINE_BYTES - len(prefix.encode("utf-8"))
     if budget <= 0:
         raise ValueError("the message prefix alone is too long for one line")
+    if len(text) * 4 <= budget:  # no character takes more than 4 bytes: it fits, as most do
+        return [text] if text else []
     while text:
         used, cut = 0, 0
         for ch in text:

@@ -87,6 +87,8 @@ def unbracket(text: str, opening: str, min_inside: int, suffix: str) -> str:
             ``[text][ref]``.
 
     """
+    if opening not in text:
+        return text
     inside_end, target_end = _Next(text, "]"), _Next(text, suffix[1])
     out: list[str] = []
     done = at = 0
