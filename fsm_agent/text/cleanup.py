@@ -79,6 +79,12 @@ _URL = regex.compile(
 # left over when a line break fell inside **...**, they are never speech.
 _CJK_MARKS = regex.compile(r"(?<=\p{Lo})[*_]{1,3}|[*_]{1,3}(?=\p{Lo})")
 _SPEAKABLE = regex.compile(r"[\p{L}\p{N}]")
+# A sentence of nothing but letters, digits, spaces and . , ! ? ' " (most are) holds nothing
+# that _markdown changes, unless it has a web address or an "xD": it is spared the patterns.
+_PLAIN = regex.compile(
+    r"(?:(?![\uFE0E\uFE0F\u20E3\p{Extended_Pictographic}])[\p{L}\p{M}\p{N} .,!?'\"])*"
+)
+_NOT_PLAIN = regex.compile(r"www\.|[xX]D")
 
 
 def _host(m: regex.Match[str]) -> str:
@@ -118,33 +124,8 @@ class SpeechCleaner:
         text = self._outside_fences(text)
         if not text.strip():
             return ""
-        if not self.keep_emoji:
-            # Before the markdown marks, which would take the * of *️⃣ for emphasis.
-            text = _KEYCAP.sub(lambda m: m.group(1) if m.group(1).isdigit() else " ", text)
-        if _RULE_LINE.match(text) or _TABLE_RULE.match(text):
-            return ""
-        if _HEADING.match(text):
-            text = _HEADING_CLOSE.sub("", _HEADING.sub("", text))
-        text = _QUOTE.sub("", text)
-        text = _BULLET.sub("", text)
-        text = unbracket(text, "![", 0, "()")  # ![alt](src)
-        text = unbracket(text, "[", 1, "()")  # [text](url)
-        text = unbracket(text, "[", 1, "[]")  # [text][ref]
-        text = _AUTOLINK.sub(r"\1", text)
-        text = _URL.sub(_host, text)
-        text = _HTML_TAG.sub(" ", text)
-        text = _INLINE_CODE.sub(lambda m: m.group(2).strip(), text)
-        text = _STRONG_EMPHASIS.sub(text)
-        text = _STRONG.sub(text)
-        text = _EMPHASIS.sub(text)
-        text = _STRIKE.sub(text)
-        text = _STRAY_MARKS.sub("", _CJK_MARKS.sub("", text))
-        if "|" in text and text.strip().startswith("|"):
-            text = ", ".join(cell for cell in _TABLE_BAR.split(text.strip()) if cell)
-        if not self.keep_emoji:
-            text = _PRESENTATION.sub("", _EMOJI.sub("", _EMOTICON.sub("", text)))
-            for mark, ascii_marks in _PUNCTUATION.items():
-                text = text.replace(mark, ascii_marks)
+        if not _PLAIN.fullmatch(text) or _NOT_PLAIN.search(text):
+            text = _markdown(text, self.keep_emoji)
         text = _SPACES.sub(" ", text).strip()
         return text if _SPEAKABLE.search(text) else ""
 
@@ -161,3 +142,35 @@ class SpeechCleaner:
         if not self._in_fence:
             parts.append(sentence[at:])
         return " ".join(p for p in parts if p.strip())
+
+
+def _markdown(text: str, keep_emoji: bool) -> str:
+    """Reduce the markdown, links, emoji and emoticons of a sentence to its words."""
+    if not keep_emoji:
+        # Before the markdown marks, which would take the * of *️⃣ for emphasis.
+        text = _KEYCAP.sub(lambda m: m.group(1) if m.group(1).isdigit() else " ", text)
+    if _RULE_LINE.match(text) or _TABLE_RULE.match(text):
+        return ""
+    if _HEADING.match(text):
+        text = _HEADING_CLOSE.sub("", _HEADING.sub("", text))
+    text = _QUOTE.sub("", text)
+    text = _BULLET.sub("", text)
+    text = unbracket(text, "![", 0, "()")  # ![alt](src)
+    text = unbracket(text, "[", 1, "()")  # [text](url)
+    text = unbracket(text, "[", 1, "[]")  # [text][ref]
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _URL.sub(_host, text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _INLINE_CODE.sub(lambda m: m.group(2).strip(), text)
+    text = _STRONG_EMPHASIS.sub(text)
+    text = _STRONG.sub(text)
+    text = _EMPHASIS.sub(text)
+    text = _STRIKE.sub(text)
+    text = _STRAY_MARKS.sub("", _CJK_MARKS.sub("", text))
+    if "|" in text and text.strip().startswith("|"):
+        text = ", ".join(cell for cell in _TABLE_BAR.split(text.strip()) if cell)
+    if not keep_emoji:
+        text = _PRESENTATION.sub("", _EMOJI.sub("", _EMOTICON.sub("", text)))
+        for mark, ascii_marks in _PUNCTUATION.items():
+            text = text.replace(mark, ascii_marks)
+    return text
