@@ -8,6 +8,7 @@ two message types this controller means to send can be built.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import regex
 
@@ -198,6 +199,7 @@ def split_to_fit(prefix: str, text: str, *, widen: bool = False) -> list[str]:
     return pieces
 
 
+@lru_cache(maxsize=64)  # a few aliases and voices, asked for on every sentence
 def _prefix(alias: str, voice: str) -> str:
     return f"SYNTH_START|{sanitize_field(alias)}|{sanitize_field(voice)}|"
 
