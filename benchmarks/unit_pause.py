@@ -1,13 +1,25 @@
-"""What an extra speech unit costs on the real MMDAgent-EX: the pause between two units.
+"""Last phoneme -> SYNTH_EVENT_STOP on the recorded MMDAgent-EX, and the pauses inside a unit.
 
 Run from the repository root:  python benchmarks/unit_pause.py [RUNS_FOLDER]
 
 Reads the recorded runs of the real host (default ../shared/data/mmdagent-ex-runs, see its
 README): for every sentence spoken to its end, the time from its last phoneme (LIPSYNC_START's
-phoneme durations added up from SYNTH_EVENT_START) to its SYNTH_EVENT_STOP, and the delay from
+phoneme durations added up from LIPSYNC_START) to its SYNTH_EVENT_STOP, and the delay from
 SYNTH_EVENT_START to LIPSYNC_START; and the pauses (``pau``) the synthesizer puts inside one
-unit, at a 、 for instance. A sentence split in two units replaces such a pause by the first:
-that is the naturalness cost of ``--first-clause``.
+unit, at a 、 for instance.
+
+What the first figure is NOT: the silence a listener hears between two units. The recorded
+audio (``benchmarks/heard_pause.py``) shows that SYNTH_EVENT_STOP comes with the end of the
+sound (plus the synthesizer's trailing silence, 0.2-0.3 s, which LIPSYNC_START leaves out), and
+that the ~1.9 s of these runs was spent BEFORE the voice: on that headless setup the voice starts
+~1.7 s after LIPSYNC_START. The host reopens its PortAudio stream for every sentence (ALSA's
+pulse plugin reconnects it at each start); the PulseAudio null sink, left with no stream for that
+moment, falls back to its 2 s latency and renders 2 s of silence ahead, and its rewind for the
+new stream stops at 66.7 ms, so the sentence is queued behind the rest. With the sink held at
+20 ms the voice starts 0.05 s after LIPSYNC_START, this figure is 0.13-0.26 s, and two units are
+heard 0.25-0.37 s apart, less than the 0.52-0.66 s pause at the 、 inside one unit. On Windows the
+host writes to one waveOut device opened once, and SYNTH_EVENT_STOP comes when its last buffer
+has been played.
 """
 
 from __future__ import annotations

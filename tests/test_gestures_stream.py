@@ -1,25 +1,37 @@
-"""Gestures through the pure controller: the lines printed do not depend on the chunking."""
+"""Gestures through the pure controller: the lines printed do not depend on the chunking.
+
+Only the reply's first unit may (``first_clause``, and a first sentence spoken at its end without
+waiting for the next token): with both off every line is the same however the reply is chunked;
+with the defaults the same words are spoken in the same order.
+"""
 
 from __future__ import annotations
 
 import itertools
 from pathlib import Path
 
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fsm_agent.config.load import load_settings
 from fsm_agent.core.controller import Controller
 from fsm_agent.core.events import Chunk, Send, StreamEnd, SynthStarted, SynthStopped, Utterance
+from fsm_agent.core.settings import Settings
 
 GESTURES = Path(__file__).parent / "data" / "gestures.toml"
-SETTINGS = load_settings(overrides={"gestures": GESTURES, "lang": "auto"}, environ={})
+DEFAULTS = load_settings(overrides={"gestures": GESTURES, "lang": "auto"}, environ={})
+PLAIN = load_settings(
+    overrides={"gestures": GESTURES, "lang": "auto", "first_clause": 0, "hold_first_end": True},
+    environ={},
+)
+_WORD = regex.compile(r"[\p{L}\p{N}]")
 ALLOWED = ("SYNTH_START", "SYNTH_STOP", "MOTION_ADD", "TEXTAREA_SET")
 
 
-def play(chunks: list[str]) -> list[str]:
+def play(chunks: list[str], settings: Settings = PLAIN) -> list[str]:
     """One turn: the chunks, the end, then every sentence acknowledged until Idle."""
-    controller = Controller(SETTINGS)
+    controller = Controller(settings)
     lines: list[str] = []
 
     def feed(event: object) -> None:
@@ -61,3 +73,21 @@ def test_streamed_equals_whole_and_no_tag_is_spoken(parts: list[str], cuts: list
             spoken = line.split("|", 3)[3]
             for name in ("happy", "sad", "bow", "unknown", "Happy"):
                 assert f"[{name}]" not in spoken
+
+
+def _words(lines: list[str]) -> str:
+    spoken = (line.split("|", 3)[3] for line in lines if line.startswith("SYNTH_START"))
+    return "".join(_WORD.findall("".join(spoken)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(PARTS, max_size=14), cuts=st.lists(st.integers(0, 10_000), max_size=20))
+def test_with_the_defaults_the_same_words_are_spoken_whatever_the_chunking(
+    parts: list[str], cuts: list[int]
+) -> None:
+    text = "".join(parts)
+    whole = play([text], DEFAULTS)
+    streamed = play(_chunks(text, cuts), DEFAULTS)
+    assert _words(streamed) == _words(whole)
+    for line in streamed:
+        assert line.split("|", 1)[0] in ALLOWED

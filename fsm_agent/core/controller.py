@@ -41,7 +41,7 @@ from fsm_agent.core.gestures import Gestures
 from fsm_agent.core.history import History
 from fsm_agent.core.initiative import Initiative
 from fsm_agent.core.memory import Memory
-from fsm_agent.core.reply import ReplyText
+from fsm_agent.core.reply import ReplyText, early_of
 from fsm_agent.core.settings import Settings
 from fsm_agent.core.speech import SpeechTracker
 from fsm_agent.core.speech_time import SpeechTimer
@@ -98,9 +98,7 @@ class Controller(WaitingForReply, Initiative, Expressive):
         self._out: list[Command] = []
         self._user = ""
         self._request: tuple[dict[str, str], ...] = ()
-        self._reply = ReplyText(
-            settings.lang, settings.max_reply_chars, first_clause=settings.first_clause
-        )
+        self._reply = ReplyText(settings.lang, settings.max_reply_chars, early=early_of(settings))
         self._pending: deque[Piece] = deque()
         self._heard: list[str] = []
         self._speech: SpeechTracker[Piece] = SpeechTracker()
@@ -375,7 +373,7 @@ class Controller(WaitingForReply, Initiative, Expressive):
             s.lang,
             s.max_reply_chars,
             starts_inside=self._think_prompted,
-            first_clause=s.first_clause,
+            early=early_of(s),
         )
         self._heard = []
         self._failed = False

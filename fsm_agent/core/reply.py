@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import regex
 
+from fsm_agent.core.settings import Settings
 from fsm_agent.text.builder import TextBuilder
+from fsm_agent.text.first_unit import PLAIN, Early
 from fsm_agent.text.tags import Said, TaggedSegmenter
 from fsm_agent.text.think import ThinkFilter
 
@@ -19,6 +21,11 @@ _LONGEST_WORD = 40
 # A sentence that ends like one: a terminator, then perhaps closing quotes or brackets.
 # Every script's terminators (। ؟ ። too), as the rule files' sentence_terminal lists them.
 _COMPLETE = regex.compile(r"[\p{Sentence_Terminal}…][\p{Pe}\p{Pf}\p{Po}\s]*$")
+
+
+def early_of(settings: Settings) -> Early:
+    """How the settings let a reply's first unit come sooner."""
+    return Early(clause=settings.first_clause, at_once=not settings.hold_first_end)
 
 
 def _cut(text: str, room: int) -> str:
@@ -56,18 +63,18 @@ class ReplyText:
         lang: The segmenter's rules.
         limit: ``max_reply_chars``: text beyond it is dropped.
         starts_inside: The reply is taken to begin inside a ``<think>`` block.
-        first_clause: The ``first_clause`` setting (the reply's first unit may end at a clause
-            break of at least this many characters); 0: off.
+        early: How the reply's first unit may come sooner (``first_clause``,
+            ``hold_first_end``).
 
     """
 
     def __init__(
-        self, lang: str, limit: int, *, starts_inside: bool = False, first_clause: int = 0
+        self, lang: str, limit: int, *, starts_inside: bool = False, early: Early = PLAIN
     ) -> None:
         self._lang = lang
         self._limit = limit
-        self._first_clause = first_clause
-        self._segmenter = TaggedSegmenter(lang, first_clause)
+        self._early = early
+        self._segmenter = TaggedSegmenter(lang, early)
         self._think = ThinkFilter(starts_inside=starts_inside)
         self._text = TextBuilder()
         self.has_words = False
@@ -82,7 +89,7 @@ class ReplyText:
         split = self._think.feed(chunk)
         if split.retract:
             self._text.clear()
-            self._segmenter = TaggedSegmenter(self._lang, self._first_clause)
+            self._segmenter = TaggedSegmenter(self._lang, self._early)
             self.has_words = False
         first = bool(split.visible.strip()) and not self.has_words
         self.has_words = self.has_words or first

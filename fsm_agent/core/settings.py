@@ -194,11 +194,17 @@ class Settings:
         1, "LLM request retries before the first token (429/5xx/connection)", metavar="N"
     )
     first_clause: int = setting(
-        0,
+        8,
         "speak the reply's first sentence up to its first clause break (、 , ; :) when that "
-        "ends at least N characters, not waiting for the sentence's end: sooner, but the break "
-        "becomes a pause between two utterances; 0: off",
+        "ends at least N characters, not waiting for the sentence's end: the user hears it "
+        "sooner, and the break becomes the short pause between two utterances; 0: off",
         metavar="N",
+    )
+    hold_first_end: bool = setting(
+        False,
+        "wait for the text after the reply's first sentence before speaking it, as for every "
+        "later one; by default a first sentence that ends in a period after an ordinary "
+        "lower-case word, ! or ? after a letter, or 。 is spoken at once (one token sooner)",
     )
     max_reply_chars: int = setting(
         4000, "cut a reply off here (an endless stream ends here)", metavar="N"

@@ -33,6 +33,7 @@ _SCALAR_KEYS = (
     "name",
     "list_marker",
     "soft_break",
+    "early_end",
     "trailing",
     "emoticons",
     "max_hold",
@@ -80,6 +81,7 @@ class Rules:
     list_item: regex.Pattern[str]
     marker_chars: frozenset[str]
     soft_break: regex.Pattern[str]
+    early_end: regex.Pattern[str] | None  # a first sentence's end spoken at once (see _base)
     terminator_rules: dict[str, tuple[Rule, ...]]  # at = "terminator", by terminator
     end_rules: dict[str, tuple[Rule, ...]]  # at = "end", by terminator
     any_end_rule: dict[str, regex.Pattern[str]]  # the end rules as one alternation
@@ -248,6 +250,11 @@ def load(lang: str) -> Rules:
         list_item=regex.compile(f"(?<=\\s)(?:{list_marker})"),
         marker_chars=frozenset(list_marker),
         soft_break=regex.compile(data["soft_break"]),
+        early_end=(
+            regex.compile(_expand(data["early_end"], data.get("words", {})))
+            if data.get("early_end")
+            else None
+        ),
         terminator_rules=_by_terminator(by_position[True], terminators),
         end_rules=end_rules,
         any_end_rule={

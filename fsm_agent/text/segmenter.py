@@ -14,6 +14,8 @@ streaming gives exactly what :func:`split_sentences` gives for the whole text.
 
 from __future__ import annotations
 
+import copy
+
 import regex
 
 from fsm_agent.text.decide import HOLD, SPLIT, decide
@@ -108,6 +110,33 @@ class Segmenter:
         self._emit(out, self._start, len(self._buf))
         self._reset()
         return out
+
+    def ends_here(self) -> str | None:
+        """The sentence the text so far would end, if nothing but white space followed it.
+
+        For a reply's first sentence, worth speaking before the next chunk shows what follows
+        it. Only an end matching the rule file's ``early_end`` counts (a period after an
+        ordinary lower-case word, ``!`` or ``?`` after a letter, ``。``), outside any quote,
+        bracket or emphasis, and only when it is the one sentence held. The segmenter's state is
+        not changed.
+
+        Returns:
+            That sentence, or None.
+
+        """
+        early = self._rules.early_end
+        tail = max(self._start, len(self._buf) - self._rules.look_behind)
+        if early is None or self._stack or any(self._emphasis.values()):
+            return None  # inside a quote or a bracket: what closes it decides
+        if early.search(self._buf, tail) is None:
+            return None
+        probe = copy.copy(self)
+        probe._head, probe._stack = list(self._head), list(self._stack)
+        probe._emphasis = dict(self._emphasis)
+        out = probe._run(final=True)
+        if len(out) != 1 or _NONSPACE.search(probe._buf, probe._start) is not None:
+            return None
+        return out[0]
 
     # ---- the scan ------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import regex
 
 from fsm_agent.text.builder import TextBuilder
-from fsm_agent.text.first_clause import reply_segmenter
+from fsm_agent.text.first_unit import PLAIN, Early, reply_segmenter
 
 __all__ = ["MAX_TAG_NAME", "Said", "TagScanner", "TaggedSegmenter", "split_tagged", "untag"]
 
@@ -120,13 +120,12 @@ class TaggedSegmenter:
 
     Args:
         lang: The segmenter's rule set (see ``fsm_agent.text.segmenter``).
-        first_clause: The ``first_clause`` setting: the reply's first unit may end at a clause
-            break of at least this many characters (``fsm_agent.text.first_clause``); 0: off.
+        early: How the reply's first unit may come sooner (``fsm_agent.text.first_unit``).
 
     """
 
-    def __init__(self, lang: str = "auto", first_clause: int = 0) -> None:
-        self._segmenter = reply_segmenter(lang, first_clause)
+    def __init__(self, lang: str = "auto", early: Early = PLAIN) -> None:
+        self._segmenter = reply_segmenter(lang, early)
         self._scanner = TagScanner()
         self._clean = TextBuilder()  # the text given to the segmenter, from _base on
         self._last = ""  # its last character

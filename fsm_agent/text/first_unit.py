@@ -1,26 +1,56 @@
-"""Speak a reply's first sentence up to its first clause break, when asked to.
+"""A reply's first unit, sooner: at its end without waiting for what follows, or at a clause.
 
-The user waits for the first sentence in silence; a long one can take a second or more to
-stream. :class:`FirstClause` wraps a :class:`~fsm_agent.text.segmenter.Segmenter`: until the
-reply's first unit is out, a clause break (``、`` ``，`` ``；`` ``：``; a comma after a letter;
-``;`` or ``:`` after a letter and before a space) that ends at least ``min_chars`` characters
-of text releases that clause at once, as the Japanese docs' sample does at every ``、``. The
-rest of the sentence follows as the next unit; every later sentence is left whole.
+The user waits for the first sentence in silence. :class:`FirstUnit` wraps a
+:class:`~fsm_agent.text.segmenter.Segmenter` until the reply's first unit is out, in two ways.
 
-It costs naturalness: the host speaks each unit as an utterance of its own, so the clause
-break becomes the pause between two utterances (1.86 s, median, on the recorded MMDAgent-EX,
-against 0.39-0.43 s for a ``、`` inside one: ``benchmarks/unit_pause.py``). Hence off by
-default.
+At once (on unless ``hold_first_end``): every sentence is released on the first character
+after its end that decides it, which for the first one means waiting one more token. A first
+sentence whose end the text already decides (the rule file's ``early_end``: a period after an
+ordinary lower-case word, ``!`` ``?`` after a letter, ``。``; see
+:meth:`~fsm_agent.text.segmenter.Segmenter.ends_here`) goes at once. What only the next
+characters could add to it, a closing quote or another mark (``friend."``, ``Really?!``), is
+then left unspoken; the rest of a web address (``example.com``) would become the start of the
+next unit: ``python benchmarks/sentence_f1.py --early`` counts how often each happens.
+
+At a clause (``first_clause``, 8 by default): a clause break (``、`` ``，`` ``；`` ``：``; a
+comma after a letter; ``;`` or ``:`` after a letter and before a space) that ends at least
+``min_chars`` characters of text releases that clause at once, as the Japanese docs' sample does
+at every ``、``, unless the sentence's end has come with it. The rest of the sentence follows as
+the next unit; every later sentence is left whole. The break becomes the pause between two
+utterances: on the real MMDAgent-EX with an audio output that stays open, 0.25-0.37 s, shorter
+than the 0.52-0.66 s Open JTalk pauses at a ``、`` inside one (``python
+benchmarks/heard_pause.py``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import regex
 
 from fsm_agent.text.builder import TextBuilder
 from fsm_agent.text.segmenter import Segmenter
 
-__all__ = ["FirstClause", "reply_segmenter"]
+__all__ = ["PLAIN", "Early", "FirstUnit", "reply_segmenter"]
+
+
+@dataclass(frozen=True, slots=True)
+class Early:
+    """How a reply's first unit may come sooner (the settings of the same names).
+
+    Attributes:
+        clause: ``first_clause``: the shortest first clause spoken on its own; 0: none.
+        at_once: Not ``hold_first_end``: a first sentence whose end the text decides goes
+            without waiting for the next character.
+
+    """
+
+    clause: int = 0
+    at_once: bool = False
+
+
+PLAIN = Early()
+"""No early first unit: every sentence waits for the character that decides its end."""
 
 # A clause break: CJK marks at once; a comma after a letter or a closing mark (never between
 # digits: 3,000); a semicolon or colon after one only before white space (not http:, 10:30).
@@ -30,23 +60,27 @@ _BREAK = regex.compile(
 # A clause holding one of these is left whole: it may hold a sentence end (Hi. Well,) or an
 # abbreviation (Mr. Smith,) the segmenter is still deciding.
 _TERMINATOR = regex.compile(r"[.!?。！？…．｡]")
+_WORDS = regex.compile(r"[\p{L}\p{N}]")
 _PAIRS = ("()", "[]", "（）", "「」", "『』", "“”", "‘’", "«»")
 _MARKS = regex.compile("[" + regex.escape('"' + "".join(_PAIRS)) + "]")
 
 
-class FirstClause:
-    """A segmenter whose first unit may end at a clause break; same ``feed``/``flush`` API.
+class FirstUnit:
+    """A segmenter whose first unit may come sooner; same ``feed``/``flush`` API.
 
     Args:
         segmenter: The sentence segmenter for the reply.
         min_chars: The shortest first clause released on its own (characters, white space
-            around it not counted).
+            around it not counted); 0: none.
+        at_once: Release a first sentence whose end the text decides without waiting for
+            the next character.
 
     """
 
-    def __init__(self, segmenter: Segmenter, min_chars: int) -> None:
+    def __init__(self, segmenter: Segmenter, min_chars: int, at_once: bool = False) -> None:
         self._seg = segmenter
         self.min_chars = min_chars
+        self.at_once = at_once
         self._reset()
 
     def _reset(self) -> None:
@@ -61,7 +95,7 @@ class FirstClause:
         self._tail = ""  # the text from _seen - 1 on (one character for the lookbehind)
         self._lead = -1  # where the first character that is not white space is, once known
         self._marks: dict[str, int] = {}  # how often each bracket or quote mark is in [:_seen]
-        self._hopeless = False  # a terminator came before a clause break: no early clause
+        self._hopeless = False  # no clause can be released early any more
 
     def feed(self, text: str) -> list[str]:
         """Add a chunk; return the units it completed (see :meth:`Segmenter.feed`)."""
@@ -69,7 +103,7 @@ class FirstClause:
         if not self._first and self._cut <= self._pos:
             return sentences  # the early clause is behind us: plain sentences from here
         self._text.append(text)
-        if self._first:
+        if self._first and self.min_chars and not self._hopeless:
             self._tail += text
         out = self._trim(sentences)
         if self._first and not out:
@@ -100,18 +134,29 @@ class FirstClause:
             self._pos = end
             if start < self._cut:
                 sentence = text[self._cut : end].strip() if end > self._cut else ""
+                if not _WORDS.search(sentence):
+                    continue  # marks after a sentence already spoken ("friend." then '"')
             if sentence:
                 out.append(sentence)
         return out
 
     def _early(self) -> list[str]:
-        """Release the pending text up to its first long enough clause break, if there is one.
+        """Release the pending text early, if its first sentence or clause allows it."""
+        sentence = self._seg.ends_here() if self.at_once else None
+        if sentence is not None:
+            self._cut = len(str(self._text).rstrip())
+            return [sentence]
+        if not self.min_chars or self._hopeless:
+            return []
+        return self._clause()
+
+    def _clause(self) -> list[str]:
+        """Release the reply up to its first long enough clause break, if it may go now.
 
         The clause is the reply from its start to the break: it is released when it holds no
-        terminator and is long enough and balanced. Only the text not looked at yet is scanned.
+        terminator and is long enough and balanced, unless the sentence's end has come too.
+        Only the text not looked at yet is scanned.
         """
-        if self._hopeless:
-            return []
         tail, base = self._tail, self._seen - 1 if self._seen else 0
         if self._lead < 0 and tail.strip():  # where the clause's strip() will begin
             self._lead = base + len(tail) - len(tail.lstrip())
@@ -121,12 +166,17 @@ class FirstClause:
             between = tail[counted - base : end - base]
             counted = end
             if _TERMINATOR.search(between):
-                self._hopeless = True
+                self._hopeless = True  # every clause from here on holds it
                 return []
             for mark in _MARKS.findall(between):
                 self._marks[mark] = self._marks.get(mark, 0) + 1
             if end - self._lead < self.min_chars or not self._balanced():
                 continue
+            if _TERMINATOR.search(tail, end - base):
+                # The sentence's end is here too: it goes whole, now or next token. This is
+                # the first clause that may go, so no other will.
+                self._hopeless = True
+                return []
             self._cut = end
             return [str(self._text)[:end].strip()]
         # A colon or semicolon at the very end may yet prove a break: look at it again.
@@ -146,14 +196,15 @@ class FirstClause:
         return all(count(a, 0) <= count(b, 0) for a, b in _PAIRS)
 
 
-def reply_segmenter(lang: str, first_clause: int) -> Segmenter | FirstClause:
-    """The segmenter for one reply: plain, or with an early first clause (``first_clause`` > 0).
+def reply_segmenter(lang: str, early: Early = PLAIN) -> Segmenter | FirstUnit:
+    """The segmenter for one reply: plain, or with an early first unit.
 
     Args:
         lang: The rule file's language.
-        first_clause: The ``first_clause`` setting: the shortest first clause released on its
-            own; 0 leaves the first sentence whole.
+        early: How the first unit may come sooner.
 
     """
     segmenter = Segmenter(lang)
-    return FirstClause(segmenter, first_clause) if first_clause > 0 else segmenter
+    if early.clause > 0 or early.at_once:
+        return FirstUnit(segmenter, early.clause, early.at_once)
+    return segmenter
