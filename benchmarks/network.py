@@ -5,7 +5,9 @@ Run from the repository root:  python benchmarks/network.py  (about 2 minutes)
 Each program talks to its own TLS fake OpenAI server behind a relay (benchmarks/netlink.py) that
 adds a round-trip time (default 60 ms; a new connection pays one more for the TCP handshake,
 and TLS its own), a time to first token (default 250 ms) and a token interval (default 30 ms).
-Programs: fsm-agent as it is, fsm-agent with --first-clause, and the MMDAgent-EX docs'
+Programs: fsm-agent as it is (its first clause, "Hello there,", goes at its comma), fsm-agent
+with --first-clause 0 (the whole first sentence, at its period), fsm-agent as it was before
+(--first-clause 0 --hold-first-end: on the token after the period), and the MMDAgent-EX docs'
 streaming sample (extracted at run time from ../shared/seeds/mmdagent-ex-chatgpt-en.md as
 benchmarks/latency.py does; only its key line is changed, to read the environment).
 
@@ -192,7 +194,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=8)
     parser.add_argument("--gap", type=float, default=7.0, help="seconds between turns")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds from start to turn 1")
-    parser.add_argument("--first-clause", type=int, default=8, help="for the 2nd fsm-agent")
+    parser.add_argument("--first-clause", type=int, default=0, help="for the 2nd fsm-agent")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cert = make_certificate(Path(tmp))
@@ -203,6 +205,9 @@ def main() -> None:
                 "--first-clause",
                 str(args.first_clause),
             ],
+            # The defaults before issue 14's last step: the first sentence whole, on the token
+            # after its end.
+            "fsm-agent (before)": [*FSM, "--first-clause", "0", "--hold-first-end"],
         }
         sample = sample_script(Path(tmp))
         if sample is not None:

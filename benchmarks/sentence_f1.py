@@ -34,7 +34,7 @@ import regex
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fsm_agent.text.segmenter import Segmenter
+from fsm_agent.text.segmenter import Segmenter, split_sentences
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "ud_sample.json"
 LANGS = ("en", "de", "fr", "es", "it", "ru", "ja", "zh", "ko")
@@ -43,6 +43,8 @@ MAX_RUN = 8
 ENDS = ".!?。！？…؟।"
 CLOSING = "\"'”’»)]」』）"
 Texts = dict[str, list[list[str]]]
+_TERMINATOR = regex.compile(r"[\p{Sentence_Terminal}…]")
+_WORD = regex.compile(r"[\p{L}\p{N}]")
 Splitter = Callable[[str, str], list[str]]
 
 
@@ -198,46 +200,49 @@ def peers() -> tuple[dict[str, Splitter], list[str]]:
     return found, notes
 
 
-# ---- releasing at the period (issue 14) ---------------------------------------------------------
-
-_VOWELS = "aeiouyæœøåäöüàáâãèéêëìíîïòóôõùúûýÿаеёиоуыэюяіїє"
-_ORDINARY = regex.compile(r"(?<![\p{L}\p{N}.'’])(\p{Ll}{2,})\.")
+# ---- a first sentence released at its end (issue 14) --------------------------------------------
 
 
-def early_release(lang: str, texts: list[list[str]]) -> tuple[int, int, int, int]:
-    """What releasing a sentence at a period after an ordinary lower-case word would cost.
+def early_release(lang: str, texts: list[list[str]]) -> tuple[int, int, int, int, int]:
+    """What releasing a first sentence at once where its text decides its end costs.
 
-    Such a period (a word of 2+ lower-case letters with a vowel, not in the language's
-    abbreviation or title lists) could be released before the next character arrives. That is
-    wrong when the next character is a closing quote or bracket (it would start the next
-    sentence), another terminator ("well..."), or part of the same token ("example.com").
+    Every sentence of the text is taken as a reply's first one: at each terminator inside it
+    and at its end, :meth:`Segmenter.ends_here` is asked about the text so far, as the first
+    unit is when a token ends there. A release is right when the whole text's segmentation
+    ends a sentence there; it leaves marks unsaid when only closing quotes, brackets or more
+    terminators follow before that sentence's end (``friend."``, ``Really?!``); it breaks the
+    sentence at an ellipsis when more terminators and then words follow (``person... and``);
+    it is wrong when words follow at once (``example.com``, ``25 фр., во``). Words are never
+    lost: what follows a release is spoken as the next unit.
 
     Returns:
-        (such periods, followed by a closer, by a terminator, by a letter or digit)
+        (releases, right, marks left unsaid, a break at an ellipsis, wrong)
 
     """
-    from fsm_agent.text.ruleset import _resolve
-
-    words = _resolve(lang).get("words", {})
-    known = {w.lower() for k in ("abbreviations", "prepositive") for w in words.get(k, [])}
-    total = closer = term = glued = 0
+    total = right = marks = ellipsis = wrong = 0
     for gold in texts:
         text = joined(lang, gold)
-        for m in _ORDINARY.finditer(text):
-            word = m.group(1)
-            if word in known or not any(c in _VOWELS for c in word):
-                continue
-            total += 1
-            nxt = text[m.end() : m.end() + 1]
-            if not nxt or nxt.isspace():
-                continue
-            if nxt in CLOSING:
-                closer += 1
-            elif nxt in ENDS:
-                term += 1
-            else:
-                glued += 1
-    return total, closer, term, glued
+        start = 0
+        whole = split_sentences(text, lang)
+        for sentence in whole:
+            begin = text.index(sentence, start)
+            end = start = begin + len(sentence)
+            for m in _TERMINATOR.finditer(text, begin, end):
+                seg = Segmenter(lang)
+                seg.feed(text[begin : m.end()])
+                if seg.ends_here() is None:
+                    continue
+                total += 1
+                rest = text[m.end() : end]
+                if not rest.strip():
+                    right += 1
+                elif not _WORD.search(rest):
+                    marks += 1
+                elif _TERMINATOR.match(rest):
+                    ellipsis += 1
+                else:
+                    wrong += 1
+    return total, right, marks, ellipsis, wrong
 
 
 # ---- report -----------------------------------------------------------------------------------
@@ -267,7 +272,9 @@ def main() -> None:
     parser.add_argument("--errors", metavar="LANG", help="print fsm_agent's wrong texts")
     parser.add_argument("--langs", default=",".join(LANGS), help="comma-separated languages")
     parser.add_argument(
-        "--early", action="store_true", help="measure releasing at a period (issue 14) instead"
+        "--early",
+        action="store_true",
+        help="measure releasing a first sentence at its end at once (issue 14) instead",
     )
     args = parser.parse_args()
     if args.ud:
@@ -294,15 +301,13 @@ def main() -> None:
         print_errors(args.errors, data[args.errors])
         return
     if args.early:
-        print("Periods after an ordinary lower-case word, and what follows them")
-        print("| lang | periods | closer | terminator | same token | wrong if released at once |")
+        print(f"A first sentence released at once where its text decides its end ({source})")
+        print("| lang | released | right | marks left unsaid | break at an ellipsis | wrong |")
         print("|---|---:|---:|---:|---:|---:|")
         for lang in langs:
-            if lang in NO_SPACE or lang == "ko":
-                continue
-            total, closer, term, glued = early_release(lang, data[lang])
-            wrong = (closer + term + glued) / total if total else 0.0
-            print(f"| {lang} | {total} | {closer} | {term} | {glued} | {wrong:.1%} |")
+            total, right, marks, ellipsis, wrong = early_release(lang, data[lang])
+            share = wrong / total if total else 0.0
+            print(f"| {lang} | {total} | {right} | {marks} | {ellipsis} | {wrong} ({share:.1%}) |")
         return
     tools: dict[str, Splitter] = {"fsm_agent (streamed)": fsm_agent}
     found, notes = peers()

@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from fsm_agent import __version__
 from fsm_agent.config.flags import settings_parser
@@ -83,6 +83,8 @@ def _usage_error(parser: argparse.ArgumentParser, words: list[str], message: str
 def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
     """Every option string of ``parser`` and of its subcommands."""
     found: list[str] = []
+    if isinstance(parser, _ModeParser):
+        parser.add_mode_options()
     for action in parser._actions:
         found.extend(s for s in action.option_strings if s.startswith("--"))
         if isinstance(action, argparse._SubParsersAction):
@@ -91,8 +93,75 @@ def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
     return sorted(set(found))
 
 
+class Mode(NamedTuple):
+    """A subcommand: its module (``add_arguments(parser)`` and ``main(args) -> int``) and help.
+
+    What ``--help`` and the shared settings need is here, so that building the parser imports
+    no mode: only the one given is imported (``run``, the host's, needs none of the others).
+    """
+
+    module: str
+    help: str
+    settings: bool = True
+    """Whether it takes the shared settings (the diagram depends on the table only)."""
+    unused: tuple[str, ...] = ()
+    """Settings it has no use for: no flag for them."""
+
+
+# Adding a mode is adding a module and one line here.
+COMMANDS: dict[str, Mode] = {
+    "run": Mode(
+        "fsm_agent.modes.run",
+        "run as an MMDAgent-EX AnyScript submodule on stdin/stdout (the default)",
+    ),
+    "replay": Mode(
+        "fsm_agent.modes.replay",
+        "feed a recorded host transcript through the controller and print what it would send",
+    ),
+    "chat": Mode(
+        "fsm_agent.modes.chat",
+        "talk with the LLM in the terminal; replies stream in and are spoken sentence by sentence",
+    ),
+    "demo": Mode(
+        "fsm_agent.modes.demo",
+        "watch the controller talk to a simulated MMDAgent-EX (no API key, no MMDAgent-EX)",
+        # It calls no server: its --help does not offer the server's settings.
+        unused=("model", "base_url", "api_key_env", "max_retries", "temperature", "max_tokens"),
+    ),
+    "diagram": Mode(
+        "fsm_agent.modes.diagram",
+        "draw the controller's state machine (mermaid, dot, svg or png) from its transition table",
+        settings=False,
+    ),
+}
+
+
+class _ModeParser(_Parser):
+    """A subcommand's parser: the mode's own options are added when it is parsed or shown."""
+
+    mode_module = ""
+
+    def add_mode_options(self) -> None:
+        """Import the mode and let it add its options (once)."""
+        module, self.mode_module = self.mode_module, ""
+        if module:
+            importlib.import_module(module).add_arguments(self)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse as usual, after the mode's options are added."""
+        self.add_mode_options()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        """The help, with the mode's options."""
+        self.add_mode_options()
+        return super().format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """Build the full parser with its subcommands."""
+    """Build the full parser with its subcommands (a mode is imported only when used)."""
     common = settings_parser()
     parser = _Parser(
         prog="fsm-agent",
@@ -102,31 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"fsm-agent {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        module = _module(name)
-        unused = getattr(module, "UNUSED_SETTINGS", ())
-        parents = [settings_parser(unused) if unused else common]
-        if not getattr(module, "TAKES_SETTINGS", True):
-            parents = []
-        sp = sub.add_parser(name, parents=parents, help=module.HELP, description=module.HELP)
-        module.add_arguments(sp)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ModeParser)
+    for name, mode in COMMANDS.items():
+        parents = [settings_parser(mode.unused) if mode.unused else common] if mode.settings else []
+        sp = sub.add_parser(name, parents=parents, help=mode.help, description=mode.help)
+        sp.mode_module = mode.module
     return parser
 
 
-# Each subcommand is a module with HELP (one line), add_arguments(parser) and main(args) -> int.
-# Adding a mode is adding a module and one line here.
-COMMANDS: dict[str, str] = {
-    "run": "fsm_agent.modes.run",
-    "replay": "fsm_agent.modes.replay",
-    "chat": "fsm_agent.modes.chat",
-    "demo": "fsm_agent.modes.demo",
-    "diagram": "fsm_agent.modes.diagram",
-}
-
-
 def _module(name: str) -> Any:
-    return importlib.import_module(COMMANDS[name])
+    return importlib.import_module(COMMANDS[name].module)
 
 
 def main(
@@ -137,11 +191,11 @@ def main(
     Args:
         argv: The arguments (``sys.argv[1:]`` when None).
         original_signals: The signal handlers from before the caller took the quit signals
-            for start-up (``python -m fsm_agent`` does); they are given back to the modes
-            that handle Ctrl-C themselves.
+            for start-up (the entry point, ``fsm_agent.__main__``, does); they are given back
+            to the modes that handle Ctrl-C themselves.
 
     """
-    # First of all, before the parser imports every mode: the host may stop us at any moment,
+    # First of all, before the parser is built: the host may stop us at any moment,
     # and a signal during start-up must exit 0, not -15 or with a KeyboardInterrupt traceback.
     previous = install_quit_signals(_exit_now)
     words = list(sys.argv[1:] if argv is None else argv)
@@ -175,7 +229,10 @@ def _record_startup_error(message: str, words: list[str]) -> None:
 
 
 def _exit_now() -> None:
-    raise SystemExit(0)
+    # Not SystemExit, which a __del__ that the signal lands in would swallow (see __main__).
+    # Until the mode takes the signals nothing is buffered: log and --record lines are flushed
+    # as they are written, and the history file is rewritten atomically.
+    os._exit(0)
 
 
 if __name__ == "__main__":  # pragma: no cover

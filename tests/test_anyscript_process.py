@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -419,13 +420,30 @@ def test_a_quit_signal_mid_stream_exits_zero_leaving_no_thread(signum: int, tmp_
     assert "threads left at exit: non-daemon: none;" in read(log_file)
 
 
+def console_script() -> list[str]:
+    """What the installed ``fsm-agent`` command runs, as ``python`` arguments.
+
+    The entry point is read from pyproject.toml; pip's generated script (and its Windows .exe)
+    imports the named module and calls the named function.
+    """
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    scripts = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["scripts"]
+    module, _, function = scripts["fsm-agent"].partition(":")
+    return ["-c", f"import sys; from {module} import {function}; sys.exit({function}())"]
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM cannot be sent to a child on Windows")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_quit_signal_during_start_up_exits_zero(server: FakeOpenAI, signum: int) -> None:
+@pytest.mark.parametrize("command", ["python -m fsm_agent", "fsm-agent"])
+def test_a_quit_signal_during_start_up_exits_zero(
+    server: FakeOpenAI, signum: int, command: str
+) -> None:
     # -X importtime reports each import as it finishes: the signal goes out as soon as the
     # command line module starts importing, long before the command is ready (it used to exit
-    # -15, or with a KeyboardInterrupt traceback).
-    proc = agent(server.base_url, "-X", "importtime", "-m", "fsm_agent")
+    # -15, or with a KeyboardInterrupt traceback; the installed command did while it imported
+    # the command line module, before it took the signals).
+    entry = ["-m", "fsm_agent"] if command.startswith("python") else console_script()
+    proc = agent(server.base_url, "-X", "importtime", *entry)
     lines: queue.SimpleQueue[bytes] = queue.SimpleQueue()
     assert proc.stderr is not None
     reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True)

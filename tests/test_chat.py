@@ -34,13 +34,15 @@ def test_piped_echo_commands_and_history() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "you> Hello there. How are you?",
-        "» You said: Hello there.",
+        "» You said:",  # the reply's first clause goes first (first_clause = 8)
+        "» Hello there.",
         "» How are you?",
         "you> /history",
         "you: Hello there. How are you?",
         "bot: You said: Hello there. How are you?",
         "you> 日本語で話して。",
-        "» You said: 日本語で話して。",
+        "» You said:",
+        "» 日本語で話して。",
         "you> /reset",
         "(the conversation is forgotten)",
         "you> /history",
@@ -54,7 +56,7 @@ def test_leaves_on_quit_words_and_end_of_input(word: str | None) -> None:
     stdin = "one\n" + (f"{word}\ntwo\n" if word else "")
     result = chat(stdin, "--backend", "echo")
     assert result.returncode == 0
-    assert "» You said: one" in result.stdout
+    assert "» You said:\n» one" in result.stdout
     assert "two" not in result.stdout
 
 
@@ -113,8 +115,10 @@ def test_speak_waits_for_each_sentence(tmp_path: Path) -> None:
     result = chat("One. Two. Three.\n", "--backend", "echo", "--speak", "--tts-command", command)
     assert result.returncode == 0, result.stderr
     assert log.read_text(encoding="utf-8").splitlines() == [
-        "start You said: One.",
-        "end You said: One.",
+        "start You said:",
+        "end You said:",
+        "start One.",
+        "end One.",
         "start Two.",
         "end Two.",
         "start Three.",
@@ -304,7 +308,8 @@ def test_the_greeting_comes_first_and_tags_are_not_shown() -> None:
     assert result.stdout.splitlines() == [
         "» こんにちは、メイです。",
         "you> hi",
-        "» You said: hi",
+        "» You said:",
+        "» hi",
         "you> /history",
         "you: (The user has just arrived.)",
         "bot: [bow]こんにちは、メイです。",  # the model sees its tags in the history

@@ -28,7 +28,8 @@ def test_a_mistyped_command_is_not_sent_to_the_model() -> None:
         "you> /histroy please",
         "(unknown command /histroy; did you mean /history? commands: /reset, /history, /quit)",
         "you> hello",
-        "» You said: hello",
+        "» You said:",  # the reply's first clause goes first (first_clause = 8)
+        "» hello",
         "you> /quit",
     ]
 
@@ -36,7 +37,7 @@ def test_a_mistyped_command_is_not_sent_to_the_model() -> None:
 @pytest.mark.parametrize("text", ["/ a path", "/3 of them", "//"])
 def test_a_slash_that_starts_no_word_is_said_to_the_model(text: str) -> None:
     out, _ = chat(text + "\n")
-    assert out.splitlines()[1].startswith("» You said: /")
+    assert out.splitlines()[1] == "» You said:"  # the model's echo, not "(unknown command"
 
 
 def test_unknown_command_without_a_close_one() -> None:
@@ -47,7 +48,7 @@ def test_unknown_command_without_a_close_one() -> None:
 def test_with_a_log_file_debug_lines_go_there_not_on_the_chat_screen(tmp_path: Path) -> None:
     log = tmp_path / "chat.log"
     out, err = chat("hello\n", "--log-level", "debug", "--log-file", str(log))
-    assert out.splitlines() == ["you> hello", "» You said: hello"]
+    assert out.splitlines() == ["you> hello", "» You said:", "» hello"]
     assert "DEBUG" not in err and "INFO" not in err
     assert "DEBUG fsm_agent.core.controller: state -> Generating" in log.read_text("utf-8")
 

@@ -87,4 +87,5 @@ def test_a_notepad_toml_and_transcript_run_the_real_process(tmp_path: Path) -> N
     out = run_agent("replay", "talk.txt", "--config", "agent.toml", cwd=tmp_path, env=clean_env())
     assert out.returncode == 0, out.stderr
     said = [line for line in out.stdout.splitlines() if "agent>  SYNTH_START|0|" in line]
-    assert len(said) == 1 and said[0].endswith("こんにちは"), out.stdout  # no BOM, no mojibake
+    # "You said:" first (the first clause), then the echo
+    assert len(said) == 2 and said[1].endswith("こんにちは"), out.stdout  # no BOM, no mojibake

@@ -116,7 +116,11 @@ def _balanced(clause: str) -> bool:
 
 
 class Rescanning(FirstUnit):
-    """The clause search as it was before it went on where it left off: the whole reply."""
+    """The clause search as it was before it went on where it left off: the whole reply.
+
+    (``_early`` asks ``_clause`` only until a terminator has stopped the search; asking this one
+    again after that finds the same terminator first.)
+    """
 
     def _clause(self) -> list[str]:
         text, start = str(self._text), self._pos
@@ -126,8 +130,6 @@ class Rescanning(FirstUnit):
                 return []
             if len(clause) < self.min_chars or not _balanced(clause):
                 continue
-            if _TERMINATOR.search(text, match.end()):
-                return []
             self._cut = match.end()
             return [clause]
         return []
@@ -167,8 +169,8 @@ def test_the_early_clause_is_what_a_search_of_the_whole_reply_finds(
 
 def test_a_long_first_sentence_without_a_clause_is_not_kept_for_the_search() -> None:
     seg = FirstUnit(Segmenter("en"), 10)
-    chunks = ["(on and on, ", *["and on, "] * 2000, ") and then, more"]
+    chunks = ["(on and on, ", *["and on, "] * 2000, ") and then, more."]
     for chunk in chunks[:-1]:
         assert seg.feed(chunk) == []  # every comma inside the bracket is turned down
         assert len(seg._tail) <= 2 + len(chunk)  # only the new text is searched
-    assert seg.feed(chunks[-1]) == ["".join(chunks)[: -len(" more")]]
+    assert seg.feed(chunks[-1]) == ["".join(chunks)[: -len(" more.")]]

@@ -225,7 +225,7 @@ def test_a_burst_of_utterances_asks_the_llm_only_for_the_last(spacing: float | N
     with FakeOpenAI(token_delay=0.001) as server:
         host = start_host(server.base_url)
         host.say("hello")  # the client is ready and its connection open: the burst comes after
-        assert host.wait_until(lambda: len(spoken(host)) == 3, WAIT)
+        assert host.wait_until(lambda: len(spoken(host)) == 4, WAIT)
         lines = [f"RECOG_EVENT_STOP|number {n}" for n in range(1, 51)]
         if spacing is None:
             host.send_bytes("\n".join(lines).encode())
@@ -240,8 +240,9 @@ def test_a_burst_of_utterances_asks_the_llm_only_for_the_last(spacing: float | N
         assert server.connections_opened <= 3
         assert len(server.chat_requests) <= 3
         assert user_texts(server)[-1] == "number 50"
-        assert spoken(host)[-3:] == [
-            "You said: number 50.",
+        assert spoken(host)[-4:] == [
+            "You said:",  # the reply's first clause goes first (first_clause = 8)
+            "number 50.",
             "That is interesting!",
             "Tell me more?",
         ]

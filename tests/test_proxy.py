@@ -130,7 +130,7 @@ def test_offline_backends_do_not_care_about_the_proxy() -> None:
     env = clean_environment(ALL_PROXY="socks5h://127.0.0.1:1080", HTTPS_PROXY="socks4://x:1")
     result = chat("Hi\n", env, "--backend", "echo", "--token-delay", "0")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["you> Hi", "» You said: Hi"]
+    assert result.stdout.splitlines() == ["you> Hi", "» You said:", "» Hi"]
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,66 @@ def test_anyscript_path_does_not_import_openai() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_asyncio_and_openai_are_imported_on_the_backend_thread_only() -> None:
+    """The main thread goes on to read the host's lines while the backend thread imports."""
+    code = (
+        "import sys, threading\n"
+        "seen = {}\n"
+        "class Spy:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name in ('asyncio', 'openai'):\n"
+        "            seen.setdefault(name, threading.current_thread().name)\n"
+        "sys.meta_path.insert(0, Spy())\n"
+        "from fsm_agent.backends.factory import make_backend\n"
+        "from fsm_agent.config.load import load_settings\n"
+        "local = {'base_url': 'http://127.0.0.1:9/v1', 'no_prewarm': True}  # no request\n"
+        "settings = load_settings(overrides=local, environ={'OPENAI_API_KEY': 'sk-test-x'})\n"
+        "backend = make_backend(settings)\n"
+        "backend.client()\n"
+        "backend.close()\n"
+        "print(seen['asyncio'], seen['openai'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["openai", "openai"]
+
+
+def test_anyscript_path_imports_no_other_mode() -> None:
+    """The host's command parses its flags without importing chat, demo, replay or diagram."""
+    code = (
+        "import atexit, runpy, sys\n"
+        "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith("
+        "'fsm_agent.modes.'))))\n"
+        "sys.argv = ['fsm-agent', '--backend', 'echo', '--log-level', 'warning']\n"
+        "runpy.run_module('fsm_agent', run_name='__main__')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input="",
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "['fsm_agent.modes.run']"
+
+
+def test_a_mode_is_imported_only_when_it_is_the_one_parsed() -> None:
+    code = (
+        "import sys\n"
+        "from fsm_agent.cli import build_parser\n"
+        "parser = build_parser()\n"
+        "args = parser.parse_args(['demo', '--fast'])\n"
+        "print(args.fast, *sorted(m for m in sys.modules if m.startswith('fsm_agent.modes.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    fast, *modules = out.stdout.split()
+    assert fast == "True"
+    modes = {f"fsm_agent.modes.{name}" for name in ("run", "replay", "chat", "demo", "diagram")}
+    assert modes.intersection(modules) == {"fsm_agent.modes.demo"}
+
+
 def test_help_explains_every_setting() -> None:
     result = run_agent("--help")
     assert result.returncode == 0, result.stderr
@@ -117,3 +177,29 @@ def test_modes_other_than_run_give_the_quit_signals_back(
     assert cli.main(["diagram"]) == 0
     assert {s: signal.getsignal(s) for s in before} == before  # chat's Ctrl-C stays its own
     assert "stateDiagram" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM by os.kill ends a process on Windows")
+@pytest.mark.parametrize(
+    "take",
+    [
+        "from fsm_agent.__main__ import take_quit_signals; take_quit_signals()",
+        "from fsm_agent import cli; from fsm_agent.runtime.signals import install_quit_signals\n"
+        "install_quit_signals(cli._exit_now)",
+    ],
+    ids=["entry point", "command line"],
+)
+def test_a_start_up_quit_signal_that_lands_in_a_del_still_ends_the_process(take: str) -> None:
+    """Start-up compiles hundreds of regex patterns whose parser objects have a ``__del__``."""
+    code = (
+        "import os, signal\n"
+        f"{take}\n"
+        "class Parsed:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        sum(range(100000))  # the handler runs in here\n"
+        "Parsed()\n"
+        "print('still running: the quit signal was lost')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout) == (0, "")

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpcore2._async.http11 as http11
 import pytest
+from agent_cli import clean_env
 from stream_text import text_of
 
 from fsm_agent.backends import warm
@@ -225,3 +229,65 @@ def test_a_warm_up_reads_a_few_bytes_of_the_model_list_at_most(
     finally:
         backend.close()
         listener.close()
+
+
+class SilentServer:
+    """A loopback server that reads each request and never answers; it sees the hang-ups."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.base_url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/v1"
+        self.requested = threading.Event()
+        self.hung_up = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self._listener.accept()
+                threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
+
+    def _hold(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            while data := conn.recv(4096):
+                if b"\r\n\r\n" in data:
+                    self.requested.set()
+        self.hung_up.set()
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_end_of_input_does_not_wait_for_a_warm_up_the_server_never_answers(
+    tmp_path: Path,
+) -> None:
+    """The real process: the start-up warm-up hangs; the host ends our input; we leave at once.
+
+    Had the exit waited for the warm-up, the warm-up would have ended by its own timeout
+    (``warm.TIMEOUT``) and said so in the debug log; cancelled, it says nothing.
+    """
+    log_file = tmp_path / "agent.log"
+    server = SilentServer()
+    env = clean_env(OPENAI_API_KEY="sk-test-warm-0123456789", OPENAI_BASE_URL=server.base_url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fsm_agent", "--log-level", "debug", "--log-file", str(log_file)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert server.requested.wait(WAIT)  # the warm-up's GET /models waits for an answer
+        assert proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(timeout=WAIT) == 0
+        assert server.hung_up.wait(WAIT)
+    finally:
+        proc.kill()
+        proc.wait()
+        server.close()
+    assert proc.stderr is not None
+    assert b"Traceback" not in proc.stderr.read()
+    log = log_file.read_text(encoding="utf-8")
+    assert "fsm-agent ready" in log
+    assert "warming the connection" not in log

@@ -25,6 +25,6 @@ def make_backend(settings: Settings, token_delay: float = 0.0) -> Backend:
     if settings.backend.startswith("script:"):
         replies = ScriptedReplies(Path(settings.backend[7:]))
         return OfflineBackend(replies, token_delay, settings.no_stream)
-    from fsm_agent.backends.openai_compat import OpenAIBackend  # imports openai: not at start-up
+    from fsm_agent.backends.openai_compat import OpenAIBackend  # only for this backend
 
     return OpenAIBackend(settings)

@@ -1,7 +1,9 @@
 """The OpenAI-compatible chat-completions backend (OpenAI, Ollama, vLLM, LM Studio, llama.cpp).
 
 ``import openai`` takes most of a second, so it happens on the backend's own thread, started
-with the backend; the first request waits for it only if it comes sooner. That thread then runs
+with the backend; the first request waits for it only if it comes sooner. So does ``import
+asyncio`` (some 25 ms), which only that thread's loop needs: this module imports it in the
+functions that use it, all of which run once the thread has. That thread then runs
 an asyncio event loop for the rest of the session, where one ``AsyncOpenAI`` client serves every
 turn, so the connection (and its TLS session) is reused.
 
@@ -13,22 +15,25 @@ once the server answered.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
 import logging
 import queue
 import threading
 from collections.abc import Coroutine, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fsm_agent.backends.hints import request_hint
 from fsm_agent.backends.overflow import context_overflow
 from fsm_agent.backends.sse import EventTooLarge, SSEDecoder
-from fsm_agent.backends.warm import ConnectionWarmer
 from fsm_agent.core.backend import Messages, ReplyStream, Signal
 from fsm_agent.core.settings import Settings
 from fsm_agent.runtime.logs import add_secret
+
+if TYPE_CHECKING:
+    import asyncio
+    import concurrent.futures
+
+    from fsm_agent.backends.warm import ConnectionWarmer
 
 log = logging.getLogger("fsm_agent.openai")
 
@@ -87,6 +92,8 @@ class _Stream:
 
     def __iter__(self) -> Iterator[str | Signal]:
         loop, client = self._backend.loop_and_client()
+        import asyncio
+
         with self._lock:
             if self._closed:
                 return
@@ -131,6 +138,8 @@ class _Stream:
                 warmer.stream_ended()
 
     async def _request(self, client: Any) -> None:
+        import asyncio
+
         try:
             if self._kwargs.get("stream"):
                 manager = client.chat.completions.with_streaming_response.create(**self._kwargs)
@@ -179,6 +188,8 @@ class _Stream:
             raise StreamFailed(f"{exc}; the reply is dropped") from None
         # After [DONE], read on to the end of the body so that the connection goes back to the
         # pool before the reply counts as over (the next turn may follow at once).
+        import asyncio
+
         async with asyncio.timeout(_DRAIN_SECONDS):
             async for _ in body:
                 pass
@@ -251,6 +262,10 @@ class OpenAIBackend:
         self._thread.start()
 
     def _serve(self) -> None:
+        import asyncio
+
+        from fsm_agent.backends.warm import ConnectionWarmer
+
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)  # this thread's loop, also for code that asks for it
         try:
@@ -292,6 +307,8 @@ class OpenAIBackend:
 
     def _wind_down(self, loop: asyncio.AbstractEventLoop) -> None:
         """Cancel what is still running, close the connections and the loop."""
+        import asyncio
+
         try:
             tasks = asyncio.all_tasks(loop)
             for task in tasks:
@@ -326,7 +343,10 @@ class OpenAIBackend:
 
     def submit(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
         """Run a coroutine on the backend's loop (e.g. a call on :meth:`client`)."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop_and_client()[0])
+        loop = self.loop_and_client()[0]
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coroutine, loop)
 
     def prewarm(self) -> None:
         """Open or re-check the connection ahead of a request (any thread; never blocks).

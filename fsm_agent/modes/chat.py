@@ -45,10 +45,10 @@ from fsm_agent.runtime.history_file import remembered_history
 from fsm_agent.runtime.logs import setup_logging
 from fsm_agent.runtime.loop import QUIT, Runtime
 from fsm_agent.runtime.record import attach as attach_recorder
+from fsm_agent.text.ruleset import preload
 
 log = logging.getLogger("fsm_agent.modes.chat")
 
-HELP = "talk with the LLM in the terminal; replies stream in and are spoken sentence by sentence"
 
 EPILOG = """\
 commands: /reset (forget the conversation, and empty --history-file), /history,
@@ -368,6 +368,7 @@ class Chat:
         """Talk until the user leaves; return the exit status."""
         loop = threading.Thread(target=self.runtime.run, name="runtime", daemon=True)
         loop.start()
+        preload(self.settings.lang)  # while the user types
         if self.interactive:
             self.screen.say("fsm-agent chat: /reset, /history, /quit; Ctrl-C stops a reply.", "dim")
         try:

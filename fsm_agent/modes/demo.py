@@ -37,8 +37,6 @@ from fsm_agent.runtime.record import attach as attach_recorder
 from fsm_agent.sim.host_loop import HostLoop, runtime_delivery
 from fsm_agent.sim.host_sim import HostSim, Violation
 
-HELP = "watch the controller talk to a simulated MMDAgent-EX (no API key, no MMDAgent-EX)"
-
 USER_1 = "こんにちは。今日はどんな一日になりそう？"
 USER_2 = "Can you tell me about Tokyo in English?"
 USER_3 = "ありがとう、もう十分です。"
@@ -62,10 +60,6 @@ REPLIES: dict[str, str] = {
 
 CHARS_PER_SECOND = 9.0
 """The simulated synthesizer's speaking rate (before ``--fast``)."""
-
-
-# The demo calls no server: its --help does not offer the server's settings.
-UNUSED_SETTINGS = ("model", "base_url", "api_key_env", "max_retries", "temperature", "max_tokens")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

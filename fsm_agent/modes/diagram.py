@@ -24,11 +24,6 @@ from transitions.extensions import GraphMachine
 
 from fsm_agent.core.table import STATES, machine_transitions
 
-TAKES_SETTINGS = False
-"""The drawing depends on the transition table only, not on any setting."""
-
-HELP = "draw the controller's state machine (mermaid, dot, svg or png) from its transition table"
-
 FORMATS: tuple[str, ...] = ("mermaid", "dot", "svg", "png")
 TITLE = "fsm-agent controller"
 INITIAL = "Idle"

@@ -48,8 +48,6 @@ from fsm_agent.text.files import UTF8_BOM
 
 __all__ = ["ParsedTranscript", "RecordedStream", "Replayer", "read_transcript", "replay_settings"]
 
-HELP = "feed a recorded host transcript through the controller and print what it would send"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the transcript file and the output options."""

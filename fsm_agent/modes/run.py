@@ -18,10 +18,17 @@ from fsm_agent.runtime.lineio import LineWriter, private_stdin, start_reader, wa
 from fsm_agent.runtime.logs import setup_logging
 from fsm_agent.runtime.loop import QUIT, Runtime
 from fsm_agent.runtime.record import attach as attach_recorder
+from fsm_agent.text.ruleset import preload
 
 log = logging.getLogger("fsm_agent")
 
-HELP = "run as an MMDAgent-EX AnyScript submodule on stdin/stdout (the default)"
+RULES_AFTER = 0.5
+"""Seconds after start-up before the language's rules are compiled (some 50 ms of CPU).
+
+Not sooner: the host's first lines, or an end of input at once, should not wait for them; not
+later: the first reply should find them ready (with the openai backend it cannot come before
+``import openai`` is done, which takes longer; a reply that comes sooner compiles them itself).
+"""
 
 BY_HAND = (
     "fsm-agent: reading MMDAgent-EX messages from this terminal. Type RECOG_EVENT_STOP|Hello "
@@ -75,6 +82,7 @@ def run_anyscript(settings: Settings) -> int:
         sys.stderr.write(BY_HAND.format(alias=settings.alias, timeout=settings.synth_timeout))
         sys.stderr.flush()
     start_reader(private_stdin(), runtime.post)
+    preload(settings.lang, RULES_AFTER)
 
     def quit_() -> None:
         runtime.post(QUIT)

@@ -15,8 +15,9 @@ next unit: ``python benchmarks/sentence_f1.py --early`` counts how often each ha
 At a clause (``first_clause``, 8 by default): a clause break (``、`` ``，`` ``；`` ``：``; a
 comma after a letter; ``;`` or ``:`` after a letter and before a space) that ends at least
 ``min_chars`` characters of text releases that clause at once, as the Japanese docs' sample does
-at every ``、``, unless the sentence's end has come with it. The rest of the sentence follows as
-the next unit; every later sentence is left whole. The break becomes the pause between two
+at every ``、`` (also when the sentence's end came in the same chunk, so that a replay, which
+cannot know the chunks, splits as the live run did). The rest of the sentence follows as the
+next unit; every later sentence is left whole. The break becomes the pause between two
 utterances: on the real MMDAgent-EX with an audio output that stays open, 0.25-0.37 s, shorter
 than the 0.52-0.66 s Open JTalk pauses at a ``、`` inside one (``python
 benchmarks/heard_pause.py``).
@@ -95,7 +96,7 @@ class FirstUnit:
         self._tail = ""  # the text from _seen - 1 on (one character for the lookbehind)
         self._lead = -1  # where the first character that is not white space is, once known
         self._marks: dict[str, int] = {}  # how often each bracket or quote mark is in [:_seen]
-        self._hopeless = False  # no clause can be released early any more
+        self._hopeless = False  # a terminator came before a clause break: no early clause
 
     def feed(self, text: str) -> list[str]:
         """Add a chunk; return the units it completed (see :meth:`Segmenter.feed`)."""
@@ -141,21 +142,22 @@ class FirstUnit:
         return out
 
     def _early(self) -> list[str]:
-        """Release the pending text early, if its first sentence or clause allows it."""
+        """Release the pending text early, if its first clause or sentence allows it."""
+        if self.min_chars and not self._hopeless:
+            clause = self._clause()
+            if clause:
+                return clause
         sentence = self._seg.ends_here() if self.at_once else None
-        if sentence is not None:
-            self._cut = len(str(self._text).rstrip())
-            return [sentence]
-        if not self.min_chars or self._hopeless:
+        if sentence is None:
             return []
-        return self._clause()
+        self._cut = len(str(self._text).rstrip())
+        return [sentence]
 
     def _clause(self) -> list[str]:
-        """Release the reply up to its first long enough clause break, if it may go now.
+        """Release the reply up to its first long enough clause break, if there is one.
 
         The clause is the reply from its start to the break: it is released when it holds no
-        terminator and is long enough and balanced, unless the sentence's end has come too.
-        Only the text not looked at yet is scanned.
+        terminator and is long enough and balanced. Only the text not looked at yet is scanned.
         """
         tail, base = self._tail, self._seen - 1 if self._seen else 0
         if self._lead < 0 and tail.strip():  # where the clause's strip() will begin
@@ -172,11 +174,6 @@ class FirstUnit:
                 self._marks[mark] = self._marks.get(mark, 0) + 1
             if end - self._lead < self.min_chars or not self._balanced():
                 continue
-            if _TERMINATOR.search(tail, end - base):
-                # The sentence's end is here too: it goes whole, now or next token. This is
-                # the first clause that may go, so no other will.
-                self._hopeless = True
-                return []
             self._cut = end
             return [str(self._text)[:end].strip()]
         # A colon or semicolon at the very end may yet prove a break: look at it again.

@@ -3,19 +3,25 @@
 A language's rules become one frozen :class:`Rules` object, compiled once per language and
 shared by every segmenter of that language. The keys of a rule file are described at the top of
 ``rules/_base.toml``.
+
+Compiling a language takes tens of milliseconds (``regex`` parses its patterns in Python; "auto"
+has some 200), so a segmenter compiles its rules when it first reads text, and the AnyScript
+mode has them compiled by :func:`preload` while it waits for the user's first words instead of
+before it reads the host's first line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import tomllib
 from dataclasses import dataclass
-from functools import cache
 from importlib import resources
 from typing import Any
 
 import regex
 
-__all__ = ["Rule", "Rules", "available_languages", "load"]
+__all__ = ["Rule", "Rules", "available_languages", "check_language", "load", "preload"]
 
 _PLACEHOLDER = regex.compile(r"\{\{(\w+)\}\}")
 # Keys whose value is a string of marks: a child adds the marks its parents lack.
@@ -208,9 +214,25 @@ def _by_terminator(rules: list[Rule], terminators: str) -> dict[str, tuple[Rule,
     return {t: tuple(r for r in rules if r.after is None or t in r.after) for t in terminators}
 
 
-@cache
+_compiled: dict[str, Rules] = {}
+_compiling = threading.Lock()  # one compilation at a time: a second caller waits for the first
+
+
+def check_language(lang: str) -> None:
+    """Raise ValueError unless ``lang`` has a rule file (cheap: nothing is compiled).
+
+    Raises:
+        ValueError: If ``lang`` has no rule file.
+
+    """
+    if lang not in _compiled and lang not in available_languages():  # a segmenter per reply
+        raise ValueError(
+            f"unknown language {lang!r}; available: {', '.join(available_languages())}"
+        )
+
+
 def load(lang: str) -> Rules:
-    """Return the compiled rules of ``lang`` (cached).
+    """Return the compiled rules of ``lang`` (compiled once; safe from any thread).
 
     Args:
         lang: A code from :func:`available_languages`.
@@ -219,10 +241,45 @@ def load(lang: str) -> Rules:
         ValueError: If ``lang`` has no rule file, or rule files extend each other in a loop.
 
     """
-    if lang not in available_languages():
-        raise ValueError(
-            f"unknown language {lang!r}; available: {', '.join(available_languages())}"
-        )
+    rules = _compiled.get(lang)
+    if rules is None:
+        with _compiling:
+            rules = _compiled.get(lang)
+            if rules is None:
+                rules = _compiled[lang] = _compile_language(lang)
+    return rules
+
+
+def preload(lang: str, delay: float = 0.0) -> threading.Thread:
+    """Compile the rules of ``lang`` on a daemon thread, so that the first reply finds them.
+
+    A segmenter that needs them sooner waits for this compilation rather than doing its own;
+    an error is left for that segmenter to raise.
+
+    Args:
+        lang: A code from :func:`available_languages`.
+        delay: Seconds to wait first (the thread competes for the interpreter lock with
+            whatever runs then).
+
+    Returns:
+        The thread (started).
+
+    """
+
+    def compile_quietly() -> None:
+        # An error is raised again, where it can be reported, by the first load() that needs it.
+        with contextlib.suppress(Exception):
+            load(lang)
+
+    thread = threading.Timer(delay, compile_quietly)
+    thread.name = "rules"
+    thread.daemon = True
+    thread.start()
+    return thread
+
+
+def _compile_language(lang: str) -> Rules:
+    check_language(lang)
     data = _resolve(lang)
     terminators = data["terminators"] + data["spaced_terminators"]
     terminators += "".join(ch for ch in data.get("sentence_terminal", "") if ch not in terminators)

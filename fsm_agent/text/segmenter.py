@@ -15,11 +15,12 @@ streaming gives exactly what :func:`split_sentences` gives for the whole text.
 from __future__ import annotations
 
 import copy
+from functools import cached_property
 
 import regex
 
 from fsm_agent.text.decide import HOLD, SPLIT, decide
-from fsm_agent.text.ruleset import available_languages, load
+from fsm_agent.text.ruleset import Rules, available_languages, check_language, load
 
 __all__ = ["Segmenter", "available_languages", "split_sentences"]
 
@@ -71,9 +72,15 @@ class Segmenter:
     """
 
     def __init__(self, lang: str = "auto") -> None:
+        check_language(lang)
         self.lang = lang
-        self._rules = load(lang)
         self._reset()
+
+    @cached_property
+    def _rules(self) -> Rules:
+        # Compiled at the first text, not here: a controller is made before the host's first
+        # line is read (see ruleset.preload). After this, a plain attribute of the instance.
+        return load(self.lang)
 
     def _reset(self) -> None:
         self._buf = ""
