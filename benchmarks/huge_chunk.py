@@ -10,7 +10,9 @@ loopback fake OpenAI server, whose reply to the first utterance is one event of 
 sentences; the host (the simulator) barges in two seconds after the first sentence with a new
 utterance, and the time until our ``SYNTH_STOP`` line is read, and until the new request
 reaches the server, is measured. Also printed: the controller's own time for one slice and for
-the whole piece at once (what a host event used to wait for).
+the whole piece at once (what a host event used to wait for), and its CPU time for the whole
+piece in slices, with sentences and with none (one sentence of M MB, spoken at the end): each
+grows in proportion to M (``--mb``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fsm_agent.core.controller import Controller  # noqa: E402
-from fsm_agent.core.events import Chunk, Utterance  # noqa: E402
+from fsm_agent.core.events import Chunk, StreamEnd, Utterance  # noqa: E402
 from fsm_agent.core.settings import Settings  # noqa: E402
 from fsm_agent.runtime.worker import MAX_CHUNK_CHARS, slices  # noqa: E402
 from fsm_agent.sim.host_process import HostProcess  # noqa: E402
@@ -36,6 +38,7 @@ from fsm_agent.testing.fake_openai import FakeOpenAI  # noqa: E402
 
 KEY = "sk-bench-not-a-real-key"
 SENTENCE = "This is one sentence of a reply that never seems to end. "
+WORDS = "and then some more words, with **bold** and a [link](https://example.com) "
 
 
 def huge_text(megabytes: float) -> str:
@@ -86,6 +89,17 @@ def controller_times(text: str) -> tuple[float, float]:
     return worst, time.perf_counter() - began
 
 
+def sliced_cpu(text: str) -> float:
+    """The controller's CPU seconds for the whole piece in slices, as the loop is given it."""
+    controller = Controller(replace(Settings(), max_reply_chars=10**9))
+    controller.handle(Utterance("hi"))
+    began = time.process_time()
+    for part in slices(text):
+        controller.handle(Chunk(1, part))
+    controller.handle(StreamEnd(1))
+    return time.process_time() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs per row (default: 3)")
@@ -109,6 +123,12 @@ def main() -> None:
             )
     worst, whole = controller_times(text)
     print(f"controller: worst slice {worst * 1000:.1f} ms; the whole piece at once {whole:.1f} s")
+    # The same size with no sentence end at all: one sentence, cleaned and cut at the end.
+    endless = (WORDS * (len(text) // len(WORDS) + 1))[: len(text)]
+    print(
+        f"controller CPU for the piece in slices: {sliced_cpu(text):.1f} s; "
+        f"with no sentence end {sliced_cpu(endless):.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fsm_agent.text.cleanup import SpeechCleaner
+from fsm_agent.text.cleanup import _PLAIN, _SPACES, _SPEAKABLE, SpeechCleaner, _markdown
 from fsm_agent.text.segmenter import split_sentences
 
 CASES = [
@@ -123,3 +125,36 @@ def test_bold_across_a_line_break_in_cjk_text() -> None:
     assert parts == ["これは**とても", "重要**です。"]  # a newline is a hard break
     cleaner = SpeechCleaner()
     assert [cleaner.clean(p) for p in parts] == ["これはとても", "重要です。"]
+
+
+# ---- plain sentences skip the patterns -------------------------------------------------------
+
+PLAIN_CHARS = [
+    chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000 and _PLAIN.fullmatch(chr(c))
+]
+
+
+def _spoken(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+@pytest.mark.parametrize("keep_emoji", [False, True])
+def test_no_plain_character_is_changed_by_the_patterns(keep_emoji: bool) -> None:
+    # Every character a plain sentence may hold, alone, doubled, between words, at the ends.
+    for c in PLAIN_CHARS:
+        for text in (c, f"{c}{c}", f"a {c} b{c}c {c}", f"{c}. {c}, x{c}!"):
+            assert _spoken(_markdown(text, keep_emoji)) == _spoken(text), repr(c)
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from([*"aZéß文ñ9٣ .,!?'\"\u0301\u093f", "www", "xD", "XD", "X", "com", "ok"]),
+        max_size=40,
+    ).map("".join),
+    keep_emoji=st.booleans(),
+)
+def test_a_plain_sentence_is_cleaned_as_by_the_patterns(text: str, keep_emoji: bool) -> None:
+    cleaner = SpeechCleaner(keep_emoji=keep_emoji)
+    by_patterns = _spoken(_markdown(text, keep_emoji))
+    assert cleaner.clean(text) == (by_patterns if _SPEAKABLE.search(by_patterns) else "")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import regex
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fsm_agent.text.first_unit import Early, reply_segmenter
-from fsm_agent.text.segmenter import split_sentences
+from fsm_agent.text.first_unit import _BREAK, _TERMINATOR, Early, FirstUnit, reply_segmenter
+from fsm_agent.text.segmenter import Segmenter, split_sentences
 
 TEXTS = [
     'Hi, my friend." It is good. Visit example.com today! Really?! Yes.',
@@ -122,3 +122,75 @@ def test_a_huge_first_sentence_is_held_once_patience_runs_out() -> None:
     assert len(seg._text) == held <= PATIENCE + len(word)  # no copy of the rest is kept
     out += seg.feed("end. Hi, there, you") + seg.flush()
     assert out == split_sentences(word * (3 * PATIENCE // len(word) + 1000) + "end. Hi, there, you")
+
+
+# ---- the incremental search for the early clause -----------------------------------------------
+
+_PAIRS = ("()", "[]", "（）", "「」", "『』", "“”", "‘’", "«»")
+
+
+def _balanced(clause: str) -> bool:
+    if clause.count('"') % 2:
+        return False
+    return all(clause.count(a) <= clause.count(b) for a, b in _PAIRS)
+
+
+class Rescanning(FirstUnit):
+    """The clause search as it was before it went on where it left off: the whole reply.
+
+    (``_early`` asks ``_clause`` only until a terminator has stopped the search; asking this one
+    again after that finds the same terminator first.)
+    """
+
+    def _clause(self) -> list[str]:
+        text, start = str(self._text), self._pos
+        for match in _BREAK.finditer(text, start):
+            clause = text[start : match.end()].strip()
+            if _TERMINATOR.search(clause):
+                return []
+            if len(clause) < self.min_chars or not _balanced(clause):
+                continue
+            self._cut = match.end()
+            return [clause]
+        return []
+
+
+CLAUSE_TEXTS = st.lists(
+    st.sampled_from(
+        [*'ab 9.!?。、，；：,;: \t\n\x1c\u3000"()[]「」“”«»', "Mr. ", "3,000", "http:", "a; b", "]"]
+    ),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=CLAUSE_TEXTS,
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=15),
+    min_chars=st.integers(min_value=0, max_value=12),
+    at_once=st.booleans(),
+    lang=st.sampled_from(["auto", "en", "ja"]),
+)
+@example(text="Hello there, friend.", cuts=[], min_chars=4, at_once=False, lang="en")
+@example(text="Hello there, my friend.", cuts=[12, 15], min_chars=4, at_once=False, lang="en")
+@example(text="Hi there, you (and, me), ok", cuts=[11, 18], min_chars=4, at_once=True, lang="en")
+def test_the_early_clause_is_what_a_search_of_the_whole_reply_finds(
+    text: str, cuts: list[int], min_chars: int, at_once: bool, lang: str
+) -> None:
+    ours = FirstUnit(Segmenter(lang), min_chars, at_once)
+    plain = Rescanning(Segmenter(lang), min_chars, at_once)
+    for _ in range(2):  # and again after a flush: a new reply
+        last = 0
+        for cut in [*sorted(c % (len(text) + 1) for c in cuts), len(text)]:
+            assert ours.feed(text[last:cut]) == plain.feed(text[last:cut])
+            last = cut
+        assert ours.flush() == plain.flush()
+
+
+def test_a_long_first_sentence_without_a_clause_is_not_kept_for_the_search() -> None:
+    seg = FirstUnit(Segmenter("en"), 10)
+    chunks = ["(on and on, ", *["and on, "] * 40, ") and then, more."]  # within PATIENCE
+    for chunk in chunks[:-1]:
+        assert seg.feed(chunk) == []  # every comma inside the bracket is turned down
+        assert len(seg._tail) <= 2 + len(chunk)  # only the new text is searched
+    assert seg.feed(chunks[-1]) == ["".join(chunks)[: -len(" more.")]]

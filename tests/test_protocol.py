@@ -15,6 +15,7 @@ from fsm_agent.core.protocol import (
     parse_line,
     sanitize_field,
     speakable_pieces,
+    split_to_fit,
     synth_start,
     synth_stop,
 )
@@ -142,3 +143,15 @@ def test_empty_or_unspeakable_text_gives_no_line() -> None:
 def test_alias_and_voice_are_sanitized_too() -> None:
     assert synth_start("0|x", "mei\nvoice", "hi") == "SYNTH_START|0x|mei voice|hi"
     assert synth_stop("0\nKEY|x") == "SYNTH_STOP|0 KEYx"
+
+
+@pytest.mark.parametrize("char", ["😀", "字", "a"])
+@pytest.mark.parametrize("widen", [False, True])
+def test_a_text_is_one_piece_exactly_while_it_fits(char: str, widen: bool) -> None:
+    prefix = "SYNTH_START|0|mei_voice_normal|"
+    budget = MAX_LINE_BYTES - len(prefix)
+    size = 3 if widen and char == "a" else len(char.encode())
+    for n in range(budget // size - 3, budget // size + 3):
+        pieces = split_to_fit(prefix, char * n, widen=widen)
+        assert (pieces == [char * n]) == (n * size <= budget)
+        assert "".join(pieces) == char * n

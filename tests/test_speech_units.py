@@ -6,6 +6,8 @@ import sys
 
 import pytest
 import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fsm_agent.text.ruleset import load
 from fsm_agent.text.speech_units import SPEECH_LIMIT, speech_units
@@ -72,3 +74,55 @@ def test_base_lists_every_unicode_sentence_terminal() -> None:
     terminators = set(load("en").terminators)
     assert want <= terminators
     assert {"।", "؟", "።", "။", "۔"} <= set(load("ja").terminators)
+
+
+def _reference_units(sentence: str, lang: str, limit: int) -> list[str]:
+    """The cut as first written: weigh and copy the whole rest of the sentence for each unit."""
+    soft_break = load(lang).soft_break
+
+    def fits(text: str) -> int:
+        if len(text) + 1.5 * len(regex.findall(r"\p{Nd}", text)) <= limit:
+            return len(text)
+        used = 0.0
+        for i, ch in enumerate(text):
+            used += 2.5 if ch.isdigit() else 1
+            if used > limit:
+                return i
+        return len(text)
+
+    units: list[str] = []
+    text = sentence.strip()
+    while text:
+        n = fits(text)
+        if n == len(text):
+            units.append(text)
+            break
+        cut = 0
+        for m in soft_break.finditer(text, 1, n):
+            cut = m.end()
+        if cut <= 0:
+            cut = max(text.rfind(" ", 1, n), text.rfind("\t", 1, n))
+        if cut <= 0:
+            cut = n
+        units.append(text[:cut].strip())
+        text = text[cut:].strip()
+    return [u for u in units if u]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    sentence=st.lists(
+        st.sampled_from([*"ab 1２、,;: -—\t\u3000\x1c。", "word ", "文字", " - ", ", ", "12345"]),
+        max_size=120,
+    ).map("".join),
+    lang=st.sampled_from(["en", "ja", "auto"]),
+    limit=st.integers(min_value=3, max_value=40),
+)
+def test_units_are_cut_as_by_weighing_the_whole_rest(sentence: str, lang: str, limit: int) -> None:
+    assert speech_units(sentence, lang, limit) == _reference_units(sentence, lang, limit)
+
+
+def test_a_huge_sentence_is_cut_into_units_of_the_limit() -> None:
+    units = speech_units("word, " * 200_000, "en")  # 1.2 MB: once weighed whole for each unit
+    assert len(units) == len("word, " * 200_000) // 168 + 1
+    assert all(len(u) <= SPEECH_LIMIT and u.endswith(",") for u in units)

@@ -164,3 +164,24 @@ def test_tagged_sentences_streamed_equal_whole(text: str, cuts: list[int], lang:
     assert "".join("".join(s.text.split()) for s in whole) == "".join(clean.split())
     # Only the last item may be tags without a sentence.
     assert all(said.text for said in whole[:-1])
+
+
+LONG_PARTS = st.sampled_from(
+    ["x" * 1500, "word " * 300, "文" * 900, "。", ". ", "\n", " ", "[happy]", "[wave]", "Hi."]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(LONG_PARTS, max_size=14), cuts=CUTS)
+def test_long_sentences_keep_their_tags_however_chunked(parts: list[str], cuts: list[int]) -> None:
+    # Thousands of characters between sentence ends: the text before the last one is dropped
+    # while tags keep coming, and a tag may follow a drop that left nothing.
+    text = "".join(parts)
+    segmenter = TaggedSegmenter("auto")
+    streamed: list[Said] = []
+    for chunk in _chunks(text, [c * 4 for c in cuts]):
+        streamed += segmenter.feed(chunk)
+    streamed += segmenter.flush()
+    assert streamed == split_tagged(text)
+    tags = [t.name for t in scan_whole(text) if isinstance(t, Tag)]
+    assert [name for said in streamed for name in said.tags] == tags

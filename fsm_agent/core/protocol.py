@@ -8,6 +8,7 @@ two message types this controller means to send can be built.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import regex
 
@@ -175,6 +176,8 @@ def split_to_fit(prefix: str, text: str, *, widen: bool = False) -> list[str]:
     budget = MAX_LINE_BYTES - len(prefix.encode("utf-8"))
     if budget <= 0:
         raise ValueError("the message prefix alone is too long for one line")
+    if len(text) * 4 <= budget:  # no character takes more than 4 bytes: it fits, as most do
+        return [text] if text else []
     while text:
         used, cut = 0, 0
         for ch in text:
@@ -196,6 +199,7 @@ def split_to_fit(prefix: str, text: str, *, widen: bool = False) -> list[str]:
     return pieces
 
 
+@lru_cache(maxsize=64)  # a few aliases and voices, asked for on every sentence
 def _prefix(alias: str, voice: str) -> str:
     return f"SYNTH_START|{sanitize_field(alias)}|{sanitize_field(voice)}|"
 

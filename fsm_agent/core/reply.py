@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import regex
 
 from fsm_agent.core.settings import Settings
+from fsm_agent.text.builder import TextBuilder
 from fsm_agent.text.first_unit import PLAIN, Early
 from fsm_agent.text.tags import Said, TaggedSegmenter
 from fsm_agent.text.think import ThinkFilter
@@ -75,15 +76,19 @@ class ReplyText:
         self._early = early
         self._segmenter = TaggedSegmenter(lang, early)
         self._think = ThinkFilter(starts_inside=starts_inside)
-        self.text = ""
-        """The reply's spoken text so far (thinking left out)."""
+        self._text = TextBuilder()
         self.has_words = False
+
+    @property
+    def text(self) -> str:
+        """The reply's spoken text so far (thinking left out)."""
+        return str(self._text)
 
     def feed(self, chunk: str) -> Fed:
         """Take the next chunk of the stream."""
         split = self._think.feed(chunk)
         if split.retract:
-            self.text = ""
+            self._text.clear()
             self._segmenter = TaggedSegmenter(self._lang, self._early)
             self.has_words = False
         first = bool(split.visible.strip()) and not self.has_words
@@ -104,11 +109,11 @@ class ReplyText:
         return [s for s in self._segmenter.flush() if not s.text or _COMPLETE.search(s.text)]
 
     def _take(self, text: str) -> tuple[list[Said], bool]:
-        room = self._limit - len(self.text)
+        room = self._limit - len(self._text)
         full = len(text) >= room
         if full:
             text = _cut(text, room)
-        self.text += text
+        self._text.append(text)
         sentences = self._segmenter.feed(text)
         if full:
             sentences += self._segmenter.flush()

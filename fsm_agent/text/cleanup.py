@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import regex
 
+from fsm_agent.text.spans import Spans, unbracket
+
 __all__ = ["SpeechCleaner"]
 
 _FENCE = regex.compile(r"```|~~~")
@@ -28,18 +30,21 @@ _QUOTE = regex.compile(r"^(?:\s*>)+\s?")
 _BULLET = regex.compile(r"^\s*(?:[-*+•⁃▪◦‣](?:\s+\[[ xX]\])?)\s+")
 _RULE_LINE = regex.compile(r"^\s*(?:[-*_]\s*){3,}$")
 _TABLE_RULE = regex.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
-_IMAGE = regex.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = regex.compile(r"\[([^\]]+)\]\([^)]*\)")
-_REF_LINK = regex.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _AUTOLINK = regex.compile(r"<((?:https?|mailto):[^>\s]+)>")
 _HTML_TAG = regex.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _INLINE_CODE = regex.compile(r"(`+)(.+?)\1")
-_STRONG_EMPHASIS = regex.compile(r"(\*\*\*|___)(?=\S)(.+?)(?<=\S)\1")
-_STRONG = regex.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+# Each is (OPEN)(?=\S)(.+?)(?<=\S)\1 replaced by its inside, in linear time (text/spans.py).
+_STRONG_EMPHASIS = Spans(
+    r"(?P<mark>\*\*\*|___)(?=\S)", {"***": r"(?<=\S)\*\*\*", "___": r"(?<=\S)___"}
+)
+_STRONG = Spans(r"(?P<mark>\*\*|__)(?=\S)", {"**": r"(?<=\S)\*\*", "__": r"(?<=\S)__"})
 # A mark between two letters of a script with spaces between words is inside a word
 # (snake_case_name, 2*3*4); between CJK letters it is emphasis (これは*重要*です).
-_EMPHASIS = regex.compile(r"(?<![\p{LC}\p{N}*_])([*_])(?=\S)(.+?)(?<=\S)\1(?![\p{LC}\p{N}*_])")
-_STRIKE = regex.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_EMPHASIS = Spans(
+    r"(?<![\p{LC}\p{N}*_])(?P<mark>[*_])(?=\S)",
+    {mark: rf"(?<=\S){regex.escape(mark)}(?![\p{{LC}}\p{{N}}*_])" for mark in "*_"},
+)
+_STRIKE = Spans(r"(?P<mark>~~)(?=\S)", {"~~": r"(?<=\S)~~"})
 # Emphasis marks left over when a sentence boundary fell inside **...**.
 _STRAY_MARKS = regex.compile(r"(?<!\S)[*_]{1,3}(?=\S)|(?<=\S)[*_]{1,3}(?!\S)|~~|`")
 _TABLE_BAR = regex.compile(r"\s*\|\s*")
@@ -74,6 +79,12 @@ _URL = regex.compile(
 # left over when a line break fell inside **...**, they are never speech.
 _CJK_MARKS = regex.compile(r"(?<=\p{Lo})[*_]{1,3}|[*_]{1,3}(?=\p{Lo})")
 _SPEAKABLE = regex.compile(r"[\p{L}\p{N}]")
+# A sentence of nothing but letters, digits, spaces and . , ! ? ' " (most are) holds nothing
+# that _markdown changes, unless it has a web address or an "xD": it is spared the patterns.
+_PLAIN = regex.compile(
+    r"(?:(?![\uFE0E\uFE0F\u20E3\p{Extended_Pictographic}])[\p{L}\p{M}\p{N} .,!?'\"])*"
+)
+_NOT_PLAIN = regex.compile(r"www\.|[xX]D")
 
 
 def _host(m: regex.Match[str]) -> str:
@@ -113,33 +124,8 @@ class SpeechCleaner:
         text = self._outside_fences(text)
         if not text.strip():
             return ""
-        if not self.keep_emoji:
-            # Before the markdown marks, which would take the * of *️⃣ for emphasis.
-            text = _KEYCAP.sub(lambda m: m.group(1) if m.group(1).isdigit() else " ", text)
-        if _RULE_LINE.match(text) or _TABLE_RULE.match(text):
-            return ""
-        if _HEADING.match(text):
-            text = _HEADING_CLOSE.sub("", _HEADING.sub("", text))
-        text = _QUOTE.sub("", text)
-        text = _BULLET.sub("", text)
-        text = _IMAGE.sub(r"\1", text)
-        text = _LINK.sub(r"\1", text)
-        text = _REF_LINK.sub(r"\1", text)
-        text = _AUTOLINK.sub(r"\1", text)
-        text = _URL.sub(_host, text)
-        text = _HTML_TAG.sub(" ", text)
-        text = _INLINE_CODE.sub(lambda m: m.group(2).strip(), text)
-        text = _STRONG_EMPHASIS.sub(r"\2", text)
-        text = _STRONG.sub(r"\2", text)
-        text = _EMPHASIS.sub(r"\2", text)
-        text = _STRIKE.sub(r"\1", text)
-        text = _STRAY_MARKS.sub("", _CJK_MARKS.sub("", text))
-        if "|" in text and text.strip().startswith("|"):
-            text = ", ".join(cell for cell in _TABLE_BAR.split(text.strip()) if cell)
-        if not self.keep_emoji:
-            text = _PRESENTATION.sub("", _EMOJI.sub("", _EMOTICON.sub("", text)))
-            for mark, ascii_marks in _PUNCTUATION.items():
-                text = text.replace(mark, ascii_marks)
+        if not _PLAIN.fullmatch(text) or _NOT_PLAIN.search(text):
+            text = _markdown(text, self.keep_emoji)
         text = _SPACES.sub(" ", text).strip()
         return text if _SPEAKABLE.search(text) else ""
 
@@ -156,3 +142,35 @@ class SpeechCleaner:
         if not self._in_fence:
             parts.append(sentence[at:])
         return " ".join(p for p in parts if p.strip())
+
+
+def _markdown(text: str, keep_emoji: bool) -> str:
+    """Reduce the markdown, links, emoji and emoticons of a sentence to its words."""
+    if not keep_emoji:
+        # Before the markdown marks, which would take the * of *️⃣ for emphasis.
+        text = _KEYCAP.sub(lambda m: m.group(1) if m.group(1).isdigit() else " ", text)
+    if _RULE_LINE.match(text) or _TABLE_RULE.match(text):
+        return ""
+    if _HEADING.match(text):
+        text = _HEADING_CLOSE.sub("", _HEADING.sub("", text))
+    text = _QUOTE.sub("", text)
+    text = _BULLET.sub("", text)
+    text = unbracket(text, "![", 0, "()")  # ![alt](src)
+    text = unbracket(text, "[", 1, "()")  # [text](url)
+    text = unbracket(text, "[", 1, "[]")  # [text][ref]
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _URL.sub(_host, text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _INLINE_CODE.sub(lambda m: m.group(2).strip(), text)
+    text = _STRONG_EMPHASIS.sub(text)
+    text = _STRONG.sub(text)
+    text = _EMPHASIS.sub(text)
+    text = _STRIKE.sub(text)
+    text = _STRAY_MARKS.sub("", _CJK_MARKS.sub("", text))
+    if "|" in text and text.strip().startswith("|"):
+        text = ", ".join(cell for cell in _TABLE_BAR.split(text.strip()) if cell)
+    if not keep_emoji:
+        text = _PRESENTATION.sub("", _EMOJI.sub("", _EMOTICON.sub("", text)))
+        for mark, ascii_marks in _PUNCTUATION.items():
+            text = text.replace(mark, ascii_marks)
+    return text

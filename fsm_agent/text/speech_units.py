@@ -60,20 +60,28 @@ def speech_units(sentence: str, lang: str = "auto", limit: int = SPEECH_LIMIT) -
     if limit < _DIGIT_WEIGHT:
         raise ValueError(f"limit must be at least {_DIGIT_WEIGHT}, got {limit}")
     soft_break = load(lang).soft_break
+    # A character weighs at least one, so a unit is found within the next `window` characters:
+    # a sentence of any length is cut in time proportional to its length.
+    window = int(limit) + 2
     units: list[str] = []
     text = sentence.strip()
-    while text:
-        n = _fits(text, limit)
-        if n == len(text):
-            units.append(text)
+    at = 0
+    while at < len(text):
+        rest = text[at : at + window]
+        n = _fits(rest, limit)
+        if n == len(text) - at:
+            units.append(rest)
             break
+        head = rest[:n]  # the regex sees what the unit may hold, as if the rest were not there
         cut = 0
-        for m in soft_break.finditer(text, 1, n):
+        for m in soft_break.finditer(head, 1, n):
             cut = m.end()
         if cut <= 0:
-            cut = max(text.rfind(" ", 1, n), text.rfind("\t", 1, n))
+            cut = max(head.rfind(" ", 1, n), head.rfind("\t", 1, n))
         if cut <= 0:
             cut = n
-        units.append(text[:cut].strip())
-        text = text[cut:].strip()
+        units.append(head[:cut].strip())
+        at += cut
+        while at < len(text) and text[at].isspace():
+            at += 1
     return [u for u in units if u]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import regex
 
+from fsm_agent.text.builder import TextBuilder
 from fsm_agent.text.first_unit import PLAIN, Early, reply_segmenter
 
 __all__ = ["MAX_TAG_NAME", "Said", "TagScanner", "TaggedSegmenter", "split_tagged", "untag"]
@@ -126,7 +127,8 @@ class TaggedSegmenter:
     def __init__(self, lang: str = "auto", early: Early = PLAIN) -> None:
         self._segmenter = reply_segmenter(lang, early)
         self._scanner = TagScanner()
-        self._clean = ""  # the text given to the segmenter, from _base on
+        self._clean = TextBuilder()  # the text given to the segmenter, from _base on
+        self._last = ""  # its last character
         self._base = 0  # how much of it has been dropped from the front
         self._cursor = 0  # where the last sentence ended (absolute)
         self._tags: deque[tuple[int, str]] = deque()  # (absolute offset, name), in order
@@ -141,33 +143,40 @@ class TaggedSegmenter:
         out += self._take(self._segmenter.flush())
         if self._tags:
             out.append(Said("", tuple(name for _, name in self._tags)))
-        self._clean, self._base, self._cursor = "", 0, 0
+        self._clean, self._last, self._base, self._cursor = TextBuilder(), "", 0, 0
         self._tags.clear()
         return out
 
     def _absorb(self, items: list[str | Tag]) -> str:
         """Record the tags at their places in the clean text; return the new clean text."""
-        added = ""
+        added: list[str] = []
+        length = self._base + len(self._clean)
         for item in items:
             if isinstance(item, Tag):
-                position = self._base + len(self._clean) + len(added)
-                self._tags.append((position, item.name))
-                last = (self._clean + added)[-1:]
-                if last and not _WIDE.match(last):
-                    added += " "
-            else:
-                added += item
-        self._clean += added
-        return added
+                self._tags.append((length, item.name))
+                if self._last and not _WIDE.match(self._last):
+                    added.append(" ")
+                    length += 1
+                    self._last = " "
+            elif item:
+                added.append(item)
+                length += len(item)
+                self._last = item[-1]
+        text = "".join(added)
+        self._clean.append(text)
+        return text
 
     def _take(self, sentences: list[str]) -> list[Said]:
+        if not sentences:
+            return []
+        clean = str(self._clean)
         out: list[Said] = []
         for sentence in sentences:
-            start = self._clean.find(sentence, self._cursor - self._base)
+            start = clean.find(sentence, self._cursor - self._base)
             end = (
                 self._base + start + len(sentence)
                 if start >= 0
-                else self._base + len(self._clean)  # never expected: the segmenter is exact
+                else self._base + len(clean)  # never expected: the segmenter is exact
             )
             tags: list[str] = []
             while self._tags and self._tags[0][0] < end:
@@ -176,7 +185,8 @@ class TaggedSegmenter:
             self._cursor = max(self._cursor, end)
         drop = self._cursor - self._base
         if drop > 4096:
-            self._clean = self._clean[drop:]
+            self._clean = TextBuilder(clean[drop:])
+            self._last = clean[-1:] if drop < len(clean) else ""
             self._base = self._cursor
         return out
 

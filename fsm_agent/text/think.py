@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import regex
 
+from fsm_agent.text.builder import TextBuilder
+
 # <think> and <thinking> (any case); nothing else, so a reply may still say "<b>" or "a < b".
 _TAG = regex.compile(r"<(/?)(?:think|thinking)>", regex.IGNORECASE)
 _LONGEST_TAG = len("</thinking>")
@@ -52,7 +54,7 @@ class ThinkFilter:
         self._assumed = starts_inside  # inside by assumption, not by a tag seen
         self._seen_tag = False
         self._held = ""  # a possible tag's start, cut by the end of a piece
-        self._unproven = ""  # text held while the thought is only assumed
+        self._unproven = TextBuilder()  # text held while the thought is only assumed
 
     @property
     def inside(self) -> bool:
@@ -97,7 +99,8 @@ class ThinkFilter:
         """The reply has ended: return what is still held and is to be spoken."""
         held, self._held = self._held, ""
         if self._assumed:  # no tag ever came: the text was the reply, not thinking
-            held, self._unproven = self._unproven + held, ""
+            held = str(self._unproven) + held
+            self._unproven.clear()
             self._assumed = self._inside = False
             return held
         return "" if self._inside else held
@@ -108,7 +111,7 @@ class ThinkFilter:
             visible.append(text)
             return False
         if self._assumed:
-            self._unproven += text
+            self._unproven.append(text)
         return True
 
     def _tag(self, *, closing: bool) -> bool:
@@ -117,9 +120,9 @@ class ThinkFilter:
         if not closing:
             self._inside = True
             self._assumed = False
-            self._unproven = ""
+            self._unproven.clear()
             return False
         retract = first and not self._inside  # a closing tag, never opened: we were inside
         self._inside = self._assumed = False
-        self._unproven = ""
+        self._unproven.clear()
         return retract
