@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from agent_cli import run_agent
 
-from fsm_agent.modes.chat import Screen, ScreenLog, unknown_command
+from fsm_agent.modes.chat import unknown_command
+from fsm_agent.modes.chat_screen import Screen, ScreenLog
 from fsm_agent.modes.term import Palette
 
 
